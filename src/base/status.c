@@ -38,7 +38,11 @@ nnq_status nnq_fail_context(nnq_status code, const char *fmt, ...) {
     va_start(args, fmt);
     int used = vsnprintf(last_message, sizeof last_message, fmt, args);
     va_end(args);
-    if (used >= 0 && (size_t)used < sizeof last_message)
-        snprintf(last_message + used, sizeof last_message - (size_t)used, ": %s", previous);
+    /* Append ": <previous message>", truncated to the buffer. */
+    size_t at = used < 0 ? 0 : (size_t)used;
+    const char *parts[2] = {": ", previous};
+    for (int p = 0; p < 2; p++)
+        for (const char *c = parts[p]; *c && at + 1 < sizeof last_message; c++) last_message[at++] = *c;
+    if (at < sizeof last_message) last_message[at] = '\0';
     return code;
 }

@@ -34,6 +34,7 @@ static float bfloat16_to_float(uint16_t b) {
 
 /* Copies little-endian file bytes of n elements into t, widening half floats. */
 static void decode_raw(const uint8_t *bytes, int file_dtype, int64_t n, nnq_tensor *t) {
+    if (n == 0) return;
     if (file_dtype == NNQ_FLOAT16 || file_dtype == 16) {
         float *dst = t->data;
         for (int64_t i = 0; i < n; i++) {
@@ -50,6 +51,8 @@ static void decode_raw(const uint8_t *bytes, int file_dtype, int64_t n, nnq_tens
  * lists which field carries which type). Returns the count found via *count. */
 static void decode_typed(const Onnx__TensorProto *proto, int file_dtype, int64_t n, nnq_tensor *t,
                          size_t *count) {
+    *count = 0;
+    if (n == 0) return;
     switch (file_dtype) {
     case NNQ_FLOAT:
         *count = proto->n_float_data;

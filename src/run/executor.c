@@ -7,7 +7,7 @@
 #include "base/name_map.h"
 #include "base/status.h"
 #include "ir/graph_order.h"
-#include "ops/op.h"
+#include "run/node_eval.h"
 
 /* Every tensor name in the graph is a slot; a step is one node with its
  * inputs and outputs resolved to slots. */
@@ -39,28 +39,6 @@ struct nnq_executor {
     int max_inputs;
 };
 
-static bool is_default_domain(const char *domain) {
-    return !domain || !*domain || strcmp(domain, "ai.onnx") == 0;
-}
-
-static nnq_status op_lookup(const nnq_model *model, const nnq_node *node, const nnq_op_def **op, int *opset) {
-    int64_t version = model_opset(model, node->domain);
-    if (version == 0 && !is_default_domain(node->domain))
-        return nnq_fail(NNQ_ERR_UNSUPPORTED, "node '%s': domain '%s' is not imported by the model",
-                        node_display_name(node), node->domain);
-    *opset = (int)version;
-    *op = op_registry_find(node->domain, node->op_type, *opset);
-    if (*op) return NNQ_OK;
-    if (!is_default_domain(node->domain))
-        return nnq_fail(NNQ_ERR_UNSUPPORTED, "node '%s': operator '%s' of domain '%s' is not supported",
-                        node_display_name(node), node->op_type, node->domain);
-    if (op_registry_has(node->domain, node->op_type))
-        return nnq_fail(NNQ_ERR_UNSUPPORTED, "node '%s': operator '%s' is not supported at opset %d",
-                        node_display_name(node), node->op_type, *opset);
-    return nnq_fail(NNQ_ERR_UNSUPPORTED, "node '%s': operator '%s' is not supported", node_display_name(node),
-                    node->op_type);
-}
-
 int executor_list_unsupported(const nnq_model *model, char *buf, size_t size) {
     int count = 0;
     size_t used = 0;
@@ -70,7 +48,7 @@ int executor_list_unsupported(const nnq_model *model, char *buf, size_t size) {
         const nnq_node *node = &g->nodes[i];
         const nnq_op_def *op;
         int opset;
-        if (op_lookup(model, node, &op, &opset) == NNQ_OK) continue;
+        if (node_find_op(model, node, &op, &opset) == NNQ_OK) continue;
         bool seen = false;
         for (int j = 0; j < i && !seen; j++)
             seen = strcmp(g->nodes[j].op_type, node->op_type) == 0 && strcmp(g->nodes[j].domain, node->domain) == 0;
@@ -78,8 +56,7 @@ int executor_list_unsupported(const nnq_model *model, char *buf, size_t size) {
         count++;
         if (used < size)
             used += (size_t)snprintf(buf + used, size - used, "%s%s%s%s", count > 1 ? ", " : "",
-                                     is_default_domain(node->domain) ? "" : node->domain,
-                                     is_default_domain(node->domain) ? "" : ":", node->op_type);
+                                     node->domain, *node->domain ? ":" : "", node->op_type);
     }
     return count;
 }
@@ -107,7 +84,7 @@ static nnq_status build_steps(nnq_executor *ex, const int *order) {
     for (int s = 0; s < g->n_nodes; s++) {
         step *st = &ex->steps[s];
         st->node = &g->nodes[order[s]];
-        NNQ_TRY(op_lookup(ex->model, st->node, &st->op, &st->opset));
+        NNQ_TRY(node_find_op(ex->model, st->node, &st->op, &st->opset));
         st->input_slots = malloc(sizeof(int) * (size_t)(st->node->n_inputs + 1));
         st->output_slots = malloc(sizeof(int) * (size_t)(st->node->n_outputs + 1));
         if (!st->input_slots || !st->output_slots) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
@@ -261,15 +238,7 @@ static nnq_status run_step(nnq_executor *ex, int s, const nnq_tensor **inputs) {
     }
     nnq_tensor *outputs = calloc((size_t)node->n_outputs + 1, sizeof *outputs);
     if (!outputs) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    nnq_op_context ctx = {node, st->opset, node->n_inputs, inputs, node->n_outputs, outputs};
-    nnq_status status = st->op->infer(&ctx);
-    for (int o = 0; status == NNQ_OK && o < node->n_outputs; o++) {
-        status = tensor_alloc(&outputs[o]);
-        if (status != NNQ_OK)
-            status = nnq_fail_context(status, "node '%s' (%s) output '%s'", node_display_name(node), node->op_type,
-                                      node->outputs[o]);
-    }
-    if (status == NNQ_OK) status = st->op->run(&ctx);
+    nnq_status status = node_evaluate(st->op, st->opset, node, inputs, outputs);
     for (int o = 0; o < node->n_outputs; o++) {
         slot *out = &ex->slots[st->output_slots[o]];
         if (status == NNQ_OK) {

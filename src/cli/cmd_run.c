@@ -1,0 +1,199 @@
+/* nnquant run MODEL --input NAME=FILE [...] --output-dir DIR [--json] */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/json_writer.h"
+#include "base/status.h"
+#include "cli/cli.h"
+#include "data/npy.h"
+#include "data/tensor_convert.h"
+#include "onnx/onnx_io.h"
+#include "run/executor.h"
+
+static const char *const help =
+    "usage: nnquant run MODEL --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR [--json]\n"
+    "\n"
+    "Runs the model with nnquant's FP32 runtime and writes each graph output as\n"
+    "DIR/<output name>.npy (characters other than letters, digits, '.', '-' and\n"
+    "'_' in the name become '_'), with the element type and shape ONNX defines.\n"
+    "\n"
+    "  --input NAME=FILE   a graph input from a NumPy .npy file or an ONNX\n"
+    "                      TensorProto .pb file; NAME= may be left out when the\n"
+    "                      model has a single input. float64 data is converted\n"
+    "                      to float32 for float inputs.\n"
+    "  --output-dir DIR    where the outputs go (created if missing)\n"
+    "  --json              print the outputs written (name, file, type, shape) as JSON\n";
+
+#define MAX_INPUTS 64
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static const nnq_value_info *only_runtime_input(const nnq_graph *g) {
+    const nnq_value_info *found = NULL;
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (!graph_is_runtime_input(g, g->inputs[i].name)) continue;
+        if (found) return NULL;
+        found = &g->inputs[i];
+    }
+    return found;
+}
+
+/* Loads "NAME=FILE" (or "FILE" for a single-input model) into t. */
+static nnq_status load_input(const nnq_model *model, const char *spec, nnq_tensor *t) {
+    const char *eq = strchr(spec, '=');
+    const char *path = eq ? eq + 1 : spec;
+    char *name = NULL;
+    if (eq) name = strndup(spec, (size_t)(eq - spec));
+    else {
+        const nnq_value_info *single = only_runtime_input(&model->graph);
+        if (!single) return nnq_fail(NNQ_ERR_USAGE, "--input '%s': the model has several inputs, write NAME=FILE", spec);
+        name = strdup(single->name);
+    }
+    if (!name) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    nnq_status st = has_suffix(path, ".pb") ? onnx_load_tensor(path, t) : npy_read(path, t);
+    if (st == NNQ_OK) {
+        const nnq_value_info *declared = graph_find_value_info(&model->graph, name);
+        if (declared && declared->dtype == NNQ_FLOAT && t->dtype == NNQ_DOUBLE) st = tensor_convert_to_float(t);
+    }
+    if (st != NNQ_OK) {
+        free(name);
+        return st;
+    }
+    free(t->name);
+    t->name = name;
+    return NNQ_OK;
+}
+
+static nnq_status make_directory(const char *dir) {
+    char *path = strdup(dir);
+    if (!path) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            nnq_status st = nnq_fail(NNQ_ERR_IO, "cannot create directory '%s': %s", path, strerror(errno));
+            free(path);
+            return st;
+        }
+        *p = saved;
+        if (!saved) break;
+    }
+    free(path);
+    struct stat info;
+    if (stat(dir, &info) != 0 || !S_ISDIR(info.st_mode))
+        return nnq_fail(NNQ_ERR_IO, "'%s' is not a directory", dir);
+    return NNQ_OK;
+}
+
+/* Output names like "/fc/Gemm_output_0" become safe file names. */
+static void output_file_name(const char *dir, const char *name, char *buf, size_t size) {
+    size_t used = (size_t)snprintf(buf, size, "%s/", dir);
+    for (const char *p = name; *p && used + 5 < size; p++) {
+        char c = *p;
+        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == '_';
+        buf[used++] = safe ? c : '_';
+    }
+    snprintf(buf + used, size - used, ".npy");
+}
+
+static void print_written_json(const nnq_tensor *outputs, char files[][4096], int n) {
+    json_writer w;
+    json_init(&w, stdout);
+    json_begin_object(&w);
+    json_key(&w, "outputs");
+    json_begin_array(&w);
+    for (int i = 0; i < n; i++) {
+        json_begin_object(&w);
+        json_key(&w, "name");
+        json_string(&w, outputs[i].name);
+        json_key(&w, "file");
+        json_string(&w, files[i]);
+        json_key(&w, "type");
+        json_string(&w, dtype_name(outputs[i].dtype));
+        json_key(&w, "shape");
+        json_begin_array(&w);
+        for (int d = 0; d < outputs[i].rank; d++) json_int(&w, outputs[i].dims[d]);
+        json_end_array(&w);
+        json_end_object(&w);
+    }
+    json_end_array(&w);
+    json_end_object(&w);
+    json_finish(&w);
+}
+
+static int run_model(const char *model_path, const char **input_specs, int n_inputs, const char *output_dir,
+                     bool as_json) {
+    nnq_model model;
+    if (onnx_load_model(model_path, &model) != NNQ_OK) return cli_report_error();
+    nnq_tensor inputs[MAX_INPUTS] = {0};
+    int loaded = 0;
+    nnq_executor *ex = NULL;
+    int n_outputs = model.graph.n_outputs;
+    nnq_tensor *outputs = calloc((size_t)n_outputs + 1, sizeof *outputs);
+    char(*files)[4096] = calloc((size_t)n_outputs + 1, sizeof *files);
+    nnq_status st = outputs && files ? NNQ_OK : nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    for (; st == NNQ_OK && loaded < n_inputs; loaded++) st = load_input(&model, input_specs[loaded], &inputs[loaded]);
+    if (st == NNQ_OK) st = executor_create(&model, &ex);
+    if (st == NNQ_OK) st = executor_run(ex, inputs, n_inputs, outputs);
+    if (st == NNQ_OK) st = make_directory(output_dir);
+    for (int i = 0; st == NNQ_OK && i < n_outputs; i++) {
+        output_file_name(output_dir, outputs[i].name, files[i], sizeof files[i]);
+        st = npy_write(files[i], &outputs[i]);
+    }
+    if (st == NNQ_OK && as_json) print_written_json(outputs, files, n_outputs);
+    else if (st == NNQ_OK)
+        for (int i = 0; i < n_outputs; i++) {
+            char shape[160];
+            printf("%s: %s %s -> %s\n", outputs[i].name, dtype_name(outputs[i].dtype),
+                   dims_format(outputs[i].dims, outputs[i].rank, shape, sizeof shape), files[i]);
+        }
+    int code = st == NNQ_OK ? 0 : cli_report_error();
+    for (int i = 0; i < n_outputs && outputs; i++) tensor_free(&outputs[i]);
+    for (int i = 0; i < loaded; i++) tensor_free(&inputs[i]);
+    free(outputs);
+    free(files);
+    executor_free(ex);
+    model_free(&model);
+    return code;
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *model_path = NULL, *output_dir = NULL;
+    const char *input_specs[MAX_INPUTS];
+    int n_inputs = 0;
+    bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+        bool missing = false;
+        const char *value;
+        if (cli_is_help(argv[i])) {
+            fputs(help, stdout);
+            return 0;
+        } else if ((value = cli_option_value(argc, argv, &i, "--input", &missing))) {
+            if (n_inputs == MAX_INPUTS) return cli_usage_error("run", "more than %d inputs", MAX_INPUTS);
+            input_specs[n_inputs++] = value;
+        } else if ((value = cli_option_value(argc, argv, &i, "--output-dir", &missing))) {
+            output_dir = value;
+        } else if (missing) {
+            return cli_usage_error("run", "option '%s' needs a value", argv[i]);
+        } else if (strcmp(argv[i], "--json") == 0) {
+            as_json = true;
+        } else if (argv[i][0] == '-') {
+            return cli_usage_error("run", "unknown option '%s'", argv[i]);
+        } else if (model_path) {
+            return cli_usage_error("run", "more than one model given ('%s' and '%s')", model_path, argv[i]);
+        } else {
+            model_path = argv[i];
+        }
+    }
+    if (!model_path) return cli_usage_error("run", "no model given");
+    if (!output_dir) return cli_usage_error("run", "--output-dir is required");
+    return run_model(model_path, input_specs, n_inputs, output_dir, as_json);
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Command-line behaviour: help, info/run on every supported model of ONNX's
+# pytorch-converted test data, and bad input (clear message naming the file or
+# tensor, non-zero exit, nothing half-written, existing outputs untouched).
+# usage: test_cli.sh NNQUANT_BINARY
+set -uo pipefail
+nnquant="$1"
+data=/usr/share/libonnx-testdata/data
+work=$(mktemp -d /tmp/nnq_cli_XXXXXX)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+expect() { # expect DESCRIPTION COMMAND... : succeeds
+  local what="$1"; shift
+  if "$@" >"$work/out" 2>"$work/err"; then pass; else fail "$what (exit $?): $(head -c 400 "$work/err")"; fi
+}
+expect_error() { # expect_error DESCRIPTION TEXT COMMAND... : exits 1 with TEXT on stderr, no crash
+  local what="$1" text="$2"; shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local code=$?
+  if [ $code -ne 1 ] && [ $code -ne 2 ]; then fail "$what: exit code $code"; return; fi
+  if ! grep -qF -- "$text" "$work/err"; then fail "$what: stderr lacks '$text': $(head -c 400 "$work/err")"; return; fi
+  pass
+}
+
+# --- help
+expect "top-level help" "$nnquant" --help
+expect "info help" "$nnquant" info --help
+expect "run help" "$nnquant" run --help
+expect_error "unknown command" "unknown command" "$nnquant" frobnicate
+expect_error "run without output dir" "--output-dir is required" "$nnquant" run "$data/pytorch-converted/test_Conv2d/model.onnx"
+
+# --- info and run on every pytorch-converted model whose operators nnquant supports
+ran=0 skipped=0
+for case in "$data"/pytorch-converted/test_*; do
+  model="$case/model.onnx"
+  if ! "$nnquant" info --json "$model" >"$work/info.json" 2>"$work/err"; then
+    if grep -q "not supported\|not a tensor" "$work/err"; then skipped=$((skipped + 1)); continue; fi
+    fail "info $model: $(cat "$work/err")"; continue
+  fi
+  if ! grep -q '"unsupported_ops":""' "$work/info.json"; then skipped=$((skipped + 1)); continue; fi
+  names=$(node -e 'const m = JSON.parse(require("fs").readFileSync(process.argv[1]));
+                   console.log(m.inputs.map(i => i.name).join("\n"))' "$work/info.json")
+  args=() k=0
+  while IFS= read -r name; do
+    [ -n "$name" ] && args+=(--input "$name=$case/test_data_set_0/input_$k.pb"); k=$((k + 1))
+  done <<<"$names"
+  rm -rf "$work/outputs"
+  if "$nnquant" run "$model" "${args[@]}" --output-dir "$work/outputs" >"$work/out" 2>"$work/err"; then
+    # Every graph output was written as a .npy file with NumPy's magic.
+    n_out=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).outputs.length)' "$work/info.json")
+    n_files=$(ls "$work/outputs"/*.npy 2>/dev/null | wc -l)
+    if [ "$n_files" = "$n_out" ] && head -c 6 "$(ls "$work/outputs"/*.npy | head -1)" | grep -q "NUMPY"; then pass; ran=$((ran + 1))
+    else fail "run $model wrote $n_files of $n_out outputs"; fi
+  else
+    fail "run $model: $(cat "$work/err")"
+  fi
+done
+echo "cli: info+run on $ran pytorch-converted models ($skipped with unsupported operators skipped)"
+[ "$ran" -ge 40 ] && pass || fail "only $ran pytorch-converted models ran"
+
+# --- output correctness through the CLI: shape written in the .npy header
+conv="$data/pytorch-converted/test_Conv2d"
+expect "run Conv2d" "$nnquant" run "$conv/model.onnx" --input "$conv/test_data_set_0/input_0.pb" --output-dir "$work/conv" --json
+grep -q '"shape":\[2,4,5,4\]' "$work/out" && pass || fail "run --json shape: $(cat "$work/out")"
+head -c 128 "$work/conv/"*.npy | grep -q "'shape': (2, 4, 5, 4)" && pass || fail "npy header shape"
+
+# --- bad input
+expect_error "missing model" "/nonexistent.onnx" "$nnquant" info /nonexistent.onnx
+head -c 100 "$conv/model.onnx" >"$work/truncated.onnx"
+expect_error "truncated model" "truncated.onnx" "$nnquant" info "$work/truncated.onnx"
+head -c 3000 /dev/urandom >"$work/random.onnx"
+"$nnquant" info "$work/random.onnx" >/dev/null 2>&1; code=$?
+[ $code -eq 1 ] && pass || fail "random bytes: exit code $code"
+expect_error "missing input file" "/nonexistent.npy" "$nnquant" run "$conv/model.onnx" --input /nonexistent.npy --output-dir "$work/o"
+expect_error "input of the wrong shape" "expected shape" "$nnquant" run "$data/node/test_relu/model.onnx" \
+  --input "$conv/test_data_set_0/input_0.pb" --output-dir "$work/o"
+expect_error "unknown input name" "no input named 'nope'" "$nnquant" run "$conv/model.onnx" \
+  --input "nope=$conv/test_data_set_0/input_0.pb" --output-dir "$work/o"
+# Det (matrix determinant) is an operator nnquant has no use for.
+det="$data/node/test_det_2d"
+expect_error "unsupported operator named" "operator 'Det' is not supported" "$nnquant" run "$det/model.onnx" \
+  --input "$det/test_data_set_0/input_0.pb" --output-dir "$work/o"
+[ ! -e "$work/o" ] && pass || fail "a failed run created its output directory"
+
+# A failing run leaves an existing output file as it was and no temporary files.
+mkdir -p "$work/keep"
+echo "precious" >"$work/keep/3.npy"
+"$nnquant" run "$conv/model.onnx" --input "$work/truncated.onnx" --output-dir "$work/keep" >/dev/null 2>&1
+[ "$(cat "$work/keep/3.npy")" = "precious" ] && pass || fail "existing output was modified by a failed run"
+[ -z "$(ls "$work/keep" | grep tmp)" ] && pass || fail "temporary files left behind"
+# A successful run replaces it atomically (the new file is complete).
+expect "overwrite output" "$nnquant" run "$conv/model.onnx" --input "$conv/test_data_set_0/input_0.pb" --output-dir "$work/keep"
+head -c 6 "$work/keep/3.npy" | grep -q NUMPY && pass || fail "output not replaced"
+[ -z "$(ls "$work/keep" | grep tmp)" ] && pass || fail "temporary files left behind after success"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
