@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/json_writer.h"
 #include "base/status.h"
 #include "cli/cli.h"
 #include "data/npy.h"
 #include "data/tensor_convert.h"
+#include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
 #include "run/executor.h"
 
@@ -25,9 +27,40 @@ static const char *const help =
     "                      model has a single input. float64 data is converted\n"
     "                      to float32 for float inputs.\n"
     "  --output-dir DIR    where the outputs go (created if missing)\n"
+    "  --repeat N          run N times and report the median latency (benchmarks)\n"
     "  --json              print the outputs written (name, file, type, shape) as JSON\n";
 
 #define MAX_INPUTS 64
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs `repeat` times (outputs of the last run kept); *median_ms is the median latency. */
+static nnq_status run_timed(nnq_executor *ex, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs,
+                            int n_outputs, int repeat, double *median_ms) {
+    double *times = calloc((size_t)repeat, sizeof *times);
+    if (!times) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    nnq_status st = NNQ_OK;
+    for (int r = 0; st == NNQ_OK && r < repeat; r++) {
+        if (r > 0)
+            for (int i = 0; i < n_outputs; i++) tensor_free(&outputs[i]);
+        double start = now_ms();
+        st = executor_run(ex, inputs, n_inputs, outputs);
+        times[r] = now_ms() - start;
+    }
+    qsort(times, (size_t)repeat, sizeof *times, compare_doubles);
+    *median_ms = times[repeat / 2];
+    free(times);
+    return st;
+}
 
 static bool has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
@@ -104,7 +137,7 @@ static void output_file_name(const char *dir, const char *name, char *buf, size_
     snprintf(buf + used, size - used, ".npy");
 }
 
-static void print_written_json(const nnq_tensor *outputs, char files[][4096], int n) {
+static void print_written_json(const nnq_tensor *outputs, char files[][4096], int n, int repeat, double median_ms) {
     json_writer w;
     json_init(&w, stdout);
     json_begin_object(&w);
@@ -125,12 +158,18 @@ static void print_written_json(const nnq_tensor *outputs, char files[][4096], in
         json_end_object(&w);
     }
     json_end_array(&w);
+    if (repeat > 1) {
+        json_key(&w, "runs");
+        json_int(&w, repeat);
+        json_key(&w, "median_ms");
+        json_double(&w, median_ms);
+    }
     json_end_object(&w);
     json_finish(&w);
 }
 
 static int run_model(const char *model_path, const char **input_specs, int n_inputs, const char *output_dir,
-                     bool as_json) {
+                     bool as_json, int repeat) {
     nnq_model model;
     if (onnx_load_model(model_path, &model) != NNQ_OK) return cli_report_error();
     nnq_tensor inputs[MAX_INPUTS] = {0};
@@ -141,20 +180,25 @@ static int run_model(const char *model_path, const char **input_specs, int n_inp
     char(*files)[4096] = calloc((size_t)n_outputs + 1, sizeof *files);
     nnq_status st = outputs && files ? NNQ_OK : nnq_fail(NNQ_ERR_NOMEM, "out of memory");
     for (; st == NNQ_OK && loaded < n_inputs; loaded++) st = load_input(&model, input_specs[loaded], &inputs[loaded]);
+    /* Folding and dead-node removal keep outputs equal (the conformance suite checks it) and save work per run. */
+    if (st == NNQ_OK) st = model_simplify(&model);
     if (st == NNQ_OK) st = executor_create(&model, &ex);
-    if (st == NNQ_OK) st = executor_run(ex, inputs, n_inputs, outputs);
+    double median_ms = 0;
+    if (st == NNQ_OK) st = run_timed(ex, inputs, n_inputs, outputs, n_outputs, repeat, &median_ms);
     if (st == NNQ_OK) st = make_directory(output_dir);
     for (int i = 0; st == NNQ_OK && i < n_outputs; i++) {
         output_file_name(output_dir, outputs[i].name, files[i], sizeof files[i]);
         st = npy_write(files[i], &outputs[i]);
     }
-    if (st == NNQ_OK && as_json) print_written_json(outputs, files, n_outputs);
-    else if (st == NNQ_OK)
+    if (st == NNQ_OK && as_json) print_written_json(outputs, files, n_outputs, repeat, median_ms);
+    else if (st == NNQ_OK) {
         for (int i = 0; i < n_outputs; i++) {
             char shape[160];
             printf("%s: %s %s -> %s\n", outputs[i].name, dtype_name(outputs[i].dtype),
                    dims_format(outputs[i].dims, outputs[i].rank, shape, sizeof shape), files[i]);
         }
+        if (repeat > 1) printf("latency: median %.3f ms over %d runs\n", median_ms, repeat);
+    }
     int code = st == NNQ_OK ? 0 : cli_report_error();
     for (int i = 0; i < n_outputs && outputs; i++) tensor_free(&outputs[i]);
     for (int i = 0; i < loaded; i++) tensor_free(&inputs[i]);
@@ -170,6 +214,7 @@ int cmd_run(int argc, char **argv) {
     const char *input_specs[MAX_INPUTS];
     int n_inputs = 0;
     bool as_json = false;
+    int repeat = 1;
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *value;
@@ -181,6 +226,11 @@ int cmd_run(int argc, char **argv) {
             input_specs[n_inputs++] = value;
         } else if ((value = cli_option_value(argc, argv, &i, "--output-dir", &missing))) {
             output_dir = value;
+        } else if ((value = cli_option_value(argc, argv, &i, "--repeat", &missing))) {
+            char *end;
+            long n = strtol(value, &end, 10);
+            if (*end || n < 1 || n > 1000000) return cli_usage_error("run", "--repeat needs a count from 1 to 1000000");
+            repeat = (int)n;
         } else if (missing) {
             return cli_usage_error("run", "option '%s' needs a value", argv[i]);
         } else if (strcmp(argv[i], "--json") == 0) {
@@ -195,5 +245,5 @@ int cmd_run(int argc, char **argv) {
     }
     if (!model_path) return cli_usage_error("run", "no model given");
     if (!output_dir) return cli_usage_error("run", "--output-dir is required");
-    return run_model(model_path, input_specs, n_inputs, output_dir, as_json);
+    return run_model(model_path, input_specs, n_inputs, output_dir, as_json, repeat);
 }
