@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ir/graph_consumers.h"
 #include "ir/graph_order.h"
 #include "ir/passes/passes.h"
 #include "run/executor.h"
@@ -124,7 +125,27 @@ static void test_order_and_cycles(void) {
     model_free(&m);
 }
 
+static void test_consumer_map(void) {
+    nnq_model m;
+    build_flatten_chain(&m, 2);
+    graph_consumers consumers;
+    CHECK(graph_map_consumers(&m.graph, &consumers) == NNQ_OK);
+    const int *readers;
+    /* x is read by reshape (node 0), shape_of_x (4) and dead_relu (5), in graph order. */
+    CHECK(graph_consumers_of(&consumers, "x", &readers) == 3);
+    CHECK(readers[0] == 0 && readers[1] == 4 && readers[2] == 5);
+    CHECK(graph_consumers_of(&consumers, "shape", &readers) == 1 && readers[0] == 0);
+    CHECK(graph_consumers_of(&consumers, "y", &readers) == 0);
+    graph_consumers_free(&consumers);
+    name_map producers;
+    CHECK(graph_map_producers(&m.graph, &producers) == NNQ_OK);
+    CHECK(name_map_get(&producers, "shape") == 1 && name_map_get(&producers, "x") == -1);
+    name_map_free(&producers);
+    model_free(&m);
+}
+
 int main(void) {
+    test_consumer_map();
     test_static_chain_folds();
     test_symbolic_batch_stays_dynamic();
     test_order_and_cycles();
