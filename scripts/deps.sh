@@ -11,6 +11,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev     # protoc-c generates the ONNX bindings
   libonnx-dev                               # onnx.proto (the schema, not the library)
   zlib1g-dev libpng-dev libjpeg-dev         # npz/IDX (zlib), image readers
+  libcjson-dev                              # reading plans and calibration tables (JSON)
   clang libclang-rt-14-dev                  # libFuzzer target
   libonnx-testdata                          # ONNX backend test cases (conformance)
   dataset-fashion-mnist                     # real data for readers and accuracy

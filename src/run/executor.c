@@ -211,6 +211,8 @@ static nnq_status bind_inputs(nnq_executor *ex, const nnq_tensor *inputs, int n_
         if (index < 0) continue; /* an input no node reads */
         tensor_free(&ex->slots[index].value);
         NNQ_TRY(tensor_copy(&ex->slots[index].value, &inputs[i]));
+        for (int t = 0; t < ex->n_taps; t++)
+            NNQ_TRY(ex->taps[t].on_tensor(ex->taps[t].user, NULL, ex->slots[index].name, &ex->slots[index].value));
     }
     for (int k = 0; k < g->n_inputs; k++) {
         int index = name_map_get(&ex->slot_of, g->inputs[k].name);

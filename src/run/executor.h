@@ -9,9 +9,10 @@
 typedef struct nnq_executor nnq_executor;
 
 typedef struct nnq_tap {
-    /* Called after node computed output `name`. A tap may modify the tensor
-     * in place (same dtype and shape), as fake quantization does. Returning
-     * an error stops the run. */
+    /* Called after node computed output `name`, and for each graph input as
+     * it is bound (node == NULL). A tap may modify the tensor in place (same
+     * dtype and shape), as fake quantization does. Returning an error stops
+     * the run. */
     nnq_status (*on_tensor)(void *user, const nnq_node *node, const char *name, nnq_tensor *value);
     void *user;
 } nnq_tap;
