@@ -6,6 +6,7 @@
 
 #include "base/status.h"
 #include "ir/model_copy.h"
+#include "ir/passes/graph_edit.h"
 #include "ir/passes/passes.h"
 #include "quant/quantize_tensor.h"
 
@@ -110,41 +111,18 @@ static nnq_status quantize_constant(nnq_graph *g, const nnq_quantizer *q) {
     return st;
 }
 
-static bool is_graph_input(const nnq_graph *g, const char *name) {
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i].name, name) == 0) return true;
-    return false;
-}
-
-/* Points every reader of `from` (node inputs) at `to`. */
-static nnq_status rewire_consumers(nnq_graph *g, const char *from, const char *to, int first_new_node) {
-    for (int n = 0; n < first_new_node; n++)
-        for (int i = 0; i < g->nodes[n].n_inputs; i++)
-            if (strcmp(g->nodes[n].inputs[i], from) == 0) {
-                char *copy = strdup(to);
-                if (!copy) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-                free(g->nodes[n].inputs[i]);
-                g->nodes[n].inputs[i] = copy;
-            }
-    return NNQ_OK;
-}
-
+/* The producer's output slot named `from` is renamed `to`. */
 static nnq_status rename_producer_output(nnq_graph *g, const char *from, const char *to) {
-    for (int n = 0; n < g->n_nodes; n++)
-        for (int o = 0; o < g->nodes[n].n_outputs; o++)
-            if (strcmp(g->nodes[n].outputs[o], from) == 0) {
-                char *copy = strdup(to);
-                if (!copy) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-                free(g->nodes[n].outputs[o]);
-                g->nodes[n].outputs[o] = copy;
-                return NNQ_OK;
-            }
-    return nnq_fail(NNQ_ERR_INVALID, "plan quantizes '%s', which no node produces and no input provides", from);
+    int slot;
+    int producer = graph_find_producer(g, NULL, from, &slot);
+    if (producer < 0)
+        return nnq_fail(NNQ_ERR_INVALID, "plan quantizes '%s', which no node produces and no input provides", from);
+    return node_set_output(&g->nodes[producer], slot, to);
 }
 
 /* A computed activation (or graph input): Q -> DQ inserted where it is produced. */
 static nnq_status quantize_activation(nnq_graph *g, const nnq_quantizer *q) {
-    bool graph_input = is_graph_input(g, q->tensor);
+    bool graph_input = graph_is_input(g, q->tensor);
     /* Graph inputs keep their name for the user; computed tensors keep theirs for their readers and graph outputs. */
     char *source = graph_input ? strdup(q->tensor) : derived_name(q->tensor, "_float");
     char *target = graph_input ? derived_name(q->tensor, "_dequantized") : strdup(q->tensor);
@@ -157,8 +135,7 @@ static nnq_status quantize_activation(nnq_graph *g, const nnq_quantizer *q) {
                             dq_name && clip_name
                         ? NNQ_OK
                         : nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    int first_new_node = g->n_nodes;
-    if (st == NNQ_OK) st = graph_input ? rewire_consumers(g, source, target, first_new_node)
+    if (st == NNQ_OK) st = graph_input ? graph_rename_inputs(g, NULL, source, target)
                                        : rename_producer_output(g, target, source);
     if (st == NNQ_OK) st = add_scale_and_zero_point(g, q, q->tensor);
     /* A grid narrower than its container: clamp to the grid's real range first. */

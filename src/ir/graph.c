@@ -112,6 +112,35 @@ bool graph_is_runtime_input(const nnq_graph *graph, const char *name) {
     return false;
 }
 
+const nnq_value_info *graph_single_runtime_input(const nnq_graph *graph) {
+    const nnq_value_info *found = NULL;
+    for (int i = 0; i < graph->n_inputs; i++) {
+        if (!graph_is_runtime_input(graph, graph->inputs[i].name)) continue;
+        if (found) return NULL;
+        found = &graph->inputs[i];
+    }
+    return found;
+}
+
+static bool in_value_infos(const nnq_value_info *infos, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(infos[i].name, name) == 0) return true;
+    return false;
+}
+
+bool graph_is_output(const nnq_graph *graph, const char *name) {
+    return in_value_infos(graph->outputs, graph->n_outputs, name);
+}
+
+bool graph_is_input(const nnq_graph *graph, const char *name) {
+    return in_value_infos(graph->inputs, graph->n_inputs, name);
+}
+
+const nnq_tensor *graph_find_fixed_initializer(const nnq_graph *graph, const char *name) {
+    if (!*name || graph_is_input(graph, name)) return NULL;
+    return graph_find_initializer(graph, name);
+}
+
 static char **copy_names(char *const *names, int n, bool *ok) {
     if (n == 0) return NULL;
     char **out = calloc((size_t)n, sizeof *out);

@@ -127,6 +127,14 @@ int graph_find_initializer_index(const nnq_graph *graph, const char *name);
 const nnq_value_info *graph_find_value_info(const nnq_graph *graph, const char *name);
 /* True when name is a graph input that is not also an initializer. */
 bool graph_is_runtime_input(const nnq_graph *graph, const char *name);
+/* True when name is one of the graph's outputs. */
+bool graph_is_output(const nnq_graph *graph, const char *name);
+/* True when name is one of the graph's inputs (with or without an initializer). */
+bool graph_is_input(const nnq_graph *graph, const char *name);
+/* An initializer the model fixes: present and not also a graph input a user could feed. */
+const nnq_tensor *graph_find_fixed_initializer(const nnq_graph *graph, const char *name);
+/* The graph's only runtime input; NULL when it has none or several. */
+const nnq_value_info *graph_single_runtime_input(const nnq_graph *graph);
 
 /* Appends a copy of node (deep copy). */
 nnq_status graph_add_node(nnq_graph *graph, const nnq_node *node);

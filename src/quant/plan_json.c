@@ -136,7 +136,7 @@ static nnq_status read_quantizer(reader *r, const cJSON *obj, nnq_plan *plan) {
         if (strcmp(role_item->valuestring, role_names[i]) == 0) role = i;
     if (role < 0) return bad(r, "'role' must be activation, weight or bias");
     nnq_qscheme scheme;
-    double bits, axis;
+    double bits = 0, axis = 0;
     NNQ_TRY(read_number(r, obj, "bits", &bits));
     NNQ_TRY(read_bool(r, obj, "signed", &scheme.is_signed));
     NNQ_TRY(read_bool(r, obj, "symmetric", &scheme.symmetric));
@@ -181,7 +181,7 @@ static nnq_status read_plan(reader *r, const cJSON *root, nnq_plan *plan) {
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (!cJSON_IsString(format) || strcmp(format->valuestring, PLAN_FORMAT) != 0)
         return bad(r, "not an nnquant plan (\"format\" is not \"" PLAN_FORMAT "\")");
-    double version;
+    double version = 0;
     NNQ_TRY(read_number(r, root, "version", &version));
     if (version != PLAN_VERSION) return bad(r, "unsupported plan version");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");

@@ -51,10 +51,7 @@ static bool constant_inputs(const nnq_graph *g, const nnq_node *node, const nnq_
         inputs[i] = NULL;
         if (!*node->inputs[i]) continue;
         /* A graph input that is also an initializer is only a default: the user may override it. */
-        if (graph_is_runtime_input(g, node->inputs[i])) return false;
-        for (int k = 0; k < g->n_inputs; k++)
-            if (strcmp(g->inputs[k].name, node->inputs[i]) == 0) return false;
-        if (!(inputs[i] = graph_find_initializer(g, node->inputs[i]))) return false;
+        if (!(inputs[i] = graph_find_fixed_initializer(g, node->inputs[i]))) return false;
     }
     return true;
 }

@@ -12,14 +12,6 @@ static nnq_status mark_needed(name_map *needed, const char *name) {
     return *name ? name_map_put(needed, name, 1) : NNQ_OK;
 }
 
-static bool is_graph_input_or_output(const nnq_graph *g, const char *name) {
-    for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->inputs[i].name, name) == 0) return true;
-    for (int i = 0; i < g->n_outputs; i++)
-        if (strcmp(g->outputs[i].name, name) == 0) return true;
-    return false;
-}
-
 nnq_status pass_remove_dead_nodes(nnq_model *model, int *removed) {
     nnq_graph *g = &model->graph;
     *removed = 0;
@@ -45,7 +37,7 @@ nnq_status pass_remove_dead_nodes(nnq_model *model, int *removed) {
         /* Initializers nothing reads (graph inputs keep theirs: a user may feed them). */
         for (int i = g->n_initializers - 1; i >= 0; i--) {
             const char *name = g->initializers[i].name;
-            if (name_map_get(&needed, name) < 0 && !is_graph_input_or_output(g, name)) graph_remove_initializer(g, i);
+            if (name_map_get(&needed, name) < 0 && !graph_is_input(g, name) && !graph_is_output(g, name)) graph_remove_initializer(g, i);
         }
     }
     free(dead);

@@ -25,7 +25,36 @@ nnq_status pass_remove_dead_nodes(nnq_model *model, int *removed);
  * computed in the graph (Reshape targets) resolve. */
 nnq_status pass_infer_shapes(nnq_model *model);
 
+/* Removes Identity nodes and inference Dropouts (mask unread, training_mode
+ * absent or constant false); their readers read the input instead. A graph
+ * output name survives: the input's producer is renamed to it, and when the
+ * input is a graph input, initializer or another graph output the node
+ * stays. Graphs with subgraphs are left alone. *removed counts removed nodes. */
+nnq_status pass_remove_identities(nnq_model *model, int *removed);
+
+/* Folds inference BatchNormalization into the Conv, ConvTranspose, Gemm or
+ * 2-D MatMul producing its input (white paper eq. 10-12), when that input has
+ * no other reader and the weights, bias and BN parameters are initializers
+ * (run constant folding first for Constant-node weights; run shape inference
+ * first so a MatMul's output rank is known). Shared weights are copied, not
+ * changed; a missing bias is created; a folded MatMul becomes Gemm. The layer
+ * takes over the BN's output name. Other BNs stay. *folded counts folded BNs. */
+nnq_status pass_fold_batchnorm(nnq_model *model, int *folded);
+
 /* The standard clean-up before running: sort, fold constants, remove dead nodes. */
 nnq_status model_simplify(nnq_model *model);
+
+/* What model_prepare_for_quantization changed. */
+typedef struct prep_report {
+    int constants_folded;    /* nodes replaced by initializers */
+    int identities_removed;  /* Identity and inference Dropout nodes */
+    int batchnorms_folded;   /* BatchNormalization nodes folded into their layer */
+    int dead_nodes_removed;  /* nodes whose outputs reached no graph output */
+} prep_report;
+
+/* The FP32 graph preparation before calibration: sort, infer shapes, fold
+ * constants, remove identities, fold batch norms, remove dead nodes. Outputs
+ * stay equal up to float rounding. report may be NULL. */
+nnq_status model_prepare_for_quantization(nnq_model *model, prep_report *report);
 
 #endif
