@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "data/dataset.h"
 #include "nnquant.h"
 
 typedef struct cli_command {
@@ -15,6 +16,9 @@ typedef struct cli_command {
 
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Prints "nnquant: <message>" for the last library error; returns 1 (the exit code). */
 int cli_report_error(void);
@@ -25,5 +29,22 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
  * A missing value sets *missing. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *name, bool *missing);
 bool cli_is_help(const char *arg);
+
+/* Dataset specs and the data options every command reading a dataset shares
+ * (eval --dataset now, quantize --calib later), parsed in one place. */
+
+/* The spec syntax and the shared options, for --help texts. */
+extern const char cli_dataset_help[];
+
+typedef enum cli_option_result {
+    CLI_OPTION_OTHER,  /* argv[*i] is not a dataset option */
+    CLI_OPTION_TAKEN,  /* stored in *options; *i is past its value */
+    CLI_OPTION_ERROR,  /* a usage error was printed; exit with 2 */
+} cli_option_result;
+
+/* Takes argv[*i] if it is --data-dir, --resize, --channels, --mean, --std,
+ * --scale or --layout (as "--name value" or "--name=value"). */
+cli_option_result cli_parse_dataset_option(const char *command, int argc, char **argv, int *i,
+                                           dataset_options *options);
 
 #endif

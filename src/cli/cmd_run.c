@@ -67,16 +67,6 @@ static bool has_suffix(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static const nnq_value_info *only_runtime_input(const nnq_graph *g) {
-    const nnq_value_info *found = NULL;
-    for (int i = 0; i < g->n_inputs; i++) {
-        if (!graph_is_runtime_input(g, g->inputs[i].name)) continue;
-        if (found) return NULL;
-        found = &g->inputs[i];
-    }
-    return found;
-}
-
 /* Loads "NAME=FILE" (or "FILE" for a single-input model) into t. */
 static nnq_status load_input(const nnq_model *model, const char *spec, nnq_tensor *t) {
     const char *eq = strchr(spec, '=');
@@ -84,7 +74,7 @@ static nnq_status load_input(const nnq_model *model, const char *spec, nnq_tenso
     char *name = NULL;
     if (eq) name = strndup(spec, (size_t)(eq - spec));
     else {
-        const nnq_value_info *single = only_runtime_input(&model->graph);
+        const nnq_value_info *single = graph_single_runtime_input(&model->graph);
         if (!single) return nnq_fail(NNQ_ERR_USAGE, "--input '%s': the model has several inputs, write NAME=FILE", spec);
         name = strdup(single->name);
     }

@@ -10,6 +10,9 @@
 static const cli_command commands[] = {
     {"info", "describe a model: inputs, outputs, opsets, operators, parameters", cmd_info},
     {"run", "run a model on .npy/.pb inputs and write its outputs as .npy", cmd_run},
+    {"eval", "measure a classifier's top-1/top-5 accuracy on a dataset", cmd_eval},
+    {"quantize", "calibrate and quantize a model, write QDQ ONNX, compare accuracy", cmd_quantize},
+    {"convert", "load a model and save it again (optionally simplified, external data)", cmd_convert},
 };
 
 static void print_usage(FILE *out) {

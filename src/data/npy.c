@@ -19,9 +19,9 @@ static nnq_status alloc_tensor(const npy_header *h, const char *what, nnq_tensor
 }
 
 /* Brings freshly read file bytes into nnquant's representation. */
-static nnq_status finish_tensor(const npy_header *h, nnq_tensor *t) {
+static nnq_status finish_tensor(bool little_endian, nnq_tensor *t) {
     size_t n = (size_t)tensor_numel(t);
-    elements_to_host(t->data, n, dtype_size(t->dtype), h->little_endian);
+    elements_to_host(t->data, n, dtype_size(t->dtype), little_endian);
     if (t->dtype == NNQ_BOOL) {
         unsigned char *b = t->data;
         for (size_t i = 0; i < n; i++) b[i] = b[i] != 0;
@@ -41,7 +41,7 @@ nnq_status npy_read_memory(const void *bytes, size_t size, const char *what, nnq
     NNQ_TRY(npy_header_data_size(&h, size - preamble, what, &data_bytes));
     NNQ_TRY(alloc_tensor(&h, what, out));
     if (data_bytes) memcpy(out->data, p + preamble, data_bytes);
-    nnq_status st = finish_tensor(&h, out);
+    nnq_status st = finish_tensor(h.little_endian, out);
     if (st != NNQ_OK) tensor_free(out);
     return st;
 }
@@ -88,7 +88,7 @@ static nnq_status read_stream(FILE *f, const char *path, nnq_tensor *out) {
         st = nnq_fail(NNQ_ERR_IO, "cannot read '%s': %s", path,
                       ferror(f) ? strerror(errno) : "file shrank while reading");
     else
-        st = finish_tensor(&h, out);
+        st = finish_tensor(h.little_endian, out);
     if (st != NNQ_OK) tensor_free(out);
     return st;
 }
@@ -100,6 +100,60 @@ nnq_status npy_read(const char *path, nnq_tensor *out) {
     nnq_status st = read_stream(f, path, out);
     fclose(f);
     return st;
+}
+
+nnq_status npy_row_reader_open(npy_row_reader *reader, const char *path) {
+    memset(reader, 0, sizeof *reader);
+    FILE *f = fopen(path, "rb");
+    if (!f) return nnq_fail(NNQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    npy_header h;
+    uint64_t remaining = 0;
+    size_t data_bytes = 0;
+    nnq_status st = read_header(f, path, &h);
+    if (st == NNQ_OK) st = remaining_bytes(f, path, &remaining);
+    if (st == NNQ_OK) st = npy_header_data_size(&h, remaining, path, &data_bytes);
+    if (st == NNQ_OK && h.rank < 1)
+        st = nnq_fail(NNQ_ERR_INVALID, "'%s': a 0-dimensional array has no sample axis", path);
+    if (st == NNQ_OK && !(reader->path = strdup(path))) st = nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    if (st != NNQ_OK) {
+        fclose(f);
+        return st;
+    }
+    reader->file = f;
+    reader->dtype = h.dtype;
+    reader->little_endian = h.little_endian;
+    reader->rank = h.rank;
+    memcpy(reader->dims, h.dims, sizeof h.dims);
+    reader->data_offset = (long long)h.data_offset;
+    reader->row_bytes = h.dims[0] > 0 ? data_bytes / (size_t)h.dims[0] : 0;
+    return NNQ_OK;
+}
+
+nnq_status npy_row_reader_read(npy_row_reader *reader, int64_t first, int64_t count, nnq_tensor *out) {
+    memset(out, 0, sizeof *out);
+    if (first < 0 || count < 0 || first > reader->dims[0] - count)
+        return nnq_fail(NNQ_ERR_INVALID, "'%s': rows %lld..%lld are outside its %lld rows", reader->path,
+                        (long long)first, (long long)(first + count), (long long)reader->dims[0]);
+    int64_t dims[NNQ_MAX_RANK];
+    memcpy(dims, reader->dims, sizeof dims);
+    dims[0] = count;
+    NNQ_TRY(tensor_create(out, reader->dtype, reader->rank, dims));
+    size_t bytes = (size_t)count * reader->row_bytes;
+    off_t offset = (off_t)(reader->data_offset + (long long)first * (long long)reader->row_bytes);
+    nnq_status st = NNQ_OK;
+    if (fseeko(reader->file, offset, SEEK_SET) != 0 || fread(out->data, 1, bytes, reader->file) != bytes)
+        st = nnq_fail(NNQ_ERR_IO, "cannot read '%s': %s", reader->path,
+                      ferror(reader->file) ? strerror(errno) : "file shrank while reading");
+    else
+        st = finish_tensor(reader->little_endian, out);
+    if (st != NNQ_OK) tensor_free(out);
+    return st;
+}
+
+void npy_row_reader_close(npy_row_reader *reader) {
+    if (reader->file) fclose(reader->file);
+    free(reader->path);
+    memset(reader, 0, sizeof *reader);
 }
 
 /* .npy data is little-endian; a big-endian host writes swapped copies. */

@@ -1,6 +1,6 @@
 /* The preamble of a .npy file: magic, version, and the Python-literal header
  * dictionary describing dtype, memory order and shape. Internal to npy.c and
- * shared by its file and in-memory readers and its writer.
+ * shared by its file, row and in-memory readers and its writer.
  *
  * Spec: NumPy Enhancement Proposal 1 / numpy.lib.format ("A Simple File
  * Format for NumPy Arrays"), versions 1.0, 2.0 and 3.0. */

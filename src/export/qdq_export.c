@@ -178,12 +178,7 @@ static nnq_status quantize_activation(nnq_graph *g, const nnq_quantizer *q) {
     return st;
 }
 
-static nnq_status check_exportable(const nnq_model *model, const nnq_plan *plan) {
-    int64_t opset = model_opset(model, "");
-    if (opset < QDQ_MIN_OPSET)
-        return nnq_fail(NNQ_ERR_UNSUPPORTED,
-                        "QDQ export needs a model at opset %d or newer (per-axis DequantizeLinear); this one is opset %lld",
-                        QDQ_MIN_OPSET, (long long)opset);
+static nnq_status check_exportable(const nnq_plan *plan) {
     for (int i = 0; i < plan->n_quantizers; i++) {
         const nnq_quantizer *q = &plan->quantizers[i];
         if (q->role != NNQ_ROLE_BIAS && q->scheme.bits > 8)
@@ -197,10 +192,14 @@ static nnq_status check_exportable(const nnq_model *model, const nnq_plan *plan)
 
 nnq_status export_qdq(const nnq_model *model, const nnq_plan *plan, nnq_model *out) {
     memset(out, 0, sizeof *out);
-    NNQ_TRY(check_exportable(model, plan));
+    NNQ_TRY(check_exportable(plan));
     NNQ_TRY(model_copy(out, model));
     nnq_graph *g = &out->graph;
     nnq_status st = NNQ_OK;
+    /* Older models are rewritten at opset 13, converting the ops whose definition changed
+     * (ONNX Runtime's quantizer refuses models below opset 10 instead). */
+    int converted = 0;
+    if (model_opset(out, "") < QDQ_MIN_OPSET) st = pass_upgrade_opset(out, QDQ_MIN_OPSET, &converted);
     for (int i = 0; st == NNQ_OK && i < plan->n_quantizers; i++) {
         const nnq_quantizer *q = &plan->quantizers[i];
         bool constant = graph_find_initializer(g, q->tensor) && !graph_is_runtime_input(g, q->tensor);

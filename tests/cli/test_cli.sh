@@ -96,5 +96,54 @@ expect "overwrite output" "$nnquant" run "$conv/model.onnx" --input "$conv/test_
 head -c 6 "$work/keep/3.npy" | grep -q NUMPY && pass || fail "output not replaced"
 [ -z "$(ls "$work/keep" | grep tmp)" ] && pass || fail "temporary files left behind after success"
 
+# --- eval and convert
+root=$(cd "$(dirname "$0")/../.." && pwd)
+linear="$data/pytorch-converted/test_Linear/model.onnx" # input [4,10], logits [4,8]: a fixed batch of 4
+expect "eval help" "$nnquant" eval --help
+grep -q "fashion-mnist:test|train" "$work/out" && grep -q -- "--resize HxW" "$work/out" && pass || fail "eval help lacks the spec syntax"
+expect "convert help" "$nnquant" convert --help
+grep -q -- "--external-data" "$work/out" && pass || fail "convert help lacks --external-data"
+expect_error "eval without dataset" "--dataset SPEC is required" "$nnquant" eval "$linear"
+expect_error "eval unknown scheme" "unknown scheme 'cifar'" "$nnquant" eval "$linear" --dataset cifar:test
+expect_error "eval missing npy" "/nonexistent/x.npy" "$nnquant" eval "$linear" --dataset npy:/nonexistent/x.npy
+expect_error "eval bad batch" "--batch needs a count" "$nnquant" eval "$linear" --dataset fashion-mnist:test --batch 0
+expect_error "eval image option on IDX" "apply only to image folders" "$nnquant" eval "$linear" \
+  --dataset fashion-mnist:test --resize 4x4
+expect_error "eval wrong sample shape" "expected shape [4,10]" "$nnquant" eval "$linear" --dataset fashion-mnist:test
+# 10 samples of 10 features, labels 0..7: three runs of the fixed batch of 4, the last one padded.
+node -e 'const { writeNpyFloat32 } = require(process.argv[1] + "/bench/npy");
+         const x = new Float32Array(100).map((_, i) => Math.sin(i));
+         writeNpyFloat32(process.argv[2] + "/x.npy", x, [10, 10]);
+         writeNpyFloat32(process.argv[2] + "/y.npy", new Float32Array(10).map((_, i) => i % 8), [10]);' "$root" "$work"
+expect "eval --json" "$nnquant" eval "$linear" --dataset "npy:$work/x.npy,$work/y.npy" --json
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1]));
+         for (const k of ["top1", "top5", "correct", "total", "images_per_second"]) if (!(k in r)) throw k;
+         if (r.total !== 10 || r.classes !== 8 || r.batch !== 4 || r.correct < 0 || r.correct > 10) throw "values";
+         if (Math.abs(r.top1 - r.correct / 10) > 1e-12 || r.correct_top5 < r.correct) throw "accuracy";' "$work/out" \
+  && pass || fail "eval --json: $(cat "$work/out")"
+expect "eval --limit" "$nnquant" eval "$linear" --dataset "$work/x.npy,$work/y.npy" --limit 3 --json
+grep -q '"total":3' "$work/out" && pass || fail "eval --limit 3: $(cat "$work/out")"
+expect_error "eval without labels" "has no labels" "$nnquant" eval "$linear" --dataset "$work/x.npy"
+expect "eval text" "$nnquant" eval "$linear" --dataset "npy:$work/x.npy,$work/y.npy"
+grep -q "^top-1: .*(.*/10)" "$work/out" && grep -q "^top-5:" "$work/out" && pass || fail "eval text: $(cat "$work/out")"
+[ ! -s "$work/err" ] && pass || fail "eval drew a progress bar on a non-terminal stderr: $(cat "$work/err")"
+
+expect_error "convert without -o" "-o OUT.onnx is required" "$nnquant" convert "$linear"
+expect_error "convert into a missing folder" "/nonexistent/dir" "$nnquant" convert "$linear" -o /nonexistent/dir/m.onnx
+expect "convert" "$nnquant" convert "$linear" -o "$work/linear.onnx"
+expect "convert --external-data" "$nnquant" convert "$linear" -o "$work/linear_ext.onnx" --external-data 16
+[ -s "$work/linear_ext.onnx.data" ] && pass || fail "convert --external-data wrote no side file"
+expect "convert --simplify" "$nnquant" convert "$linear" --simplify -o "$work/linear_simple.onnx"
+# The converted models compute what the original does, byte for byte.
+input="$data/pytorch-converted/test_Linear/test_data_set_0/input_0.pb"
+for m in "$linear" "$work/linear.onnx" "$work/linear_ext.onnx" "$work/linear_simple.onnx"; do
+  rm -rf "$work/lin_out"
+  "$nnquant" run "$m" --input "$input" --output-dir "$work/lin_out" >/dev/null 2>"$work/err" || fail "run $m: $(cat "$work/err")"
+  cat "$work/lin_out"/*.npy >"$work/$(basename "$m").result"
+done
+for m in linear.onnx linear_ext.onnx linear_simple.onnx; do
+  cmp -s "$work/model.onnx.result" "$work/$m.result" && pass || fail "converted $m computes different outputs"
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

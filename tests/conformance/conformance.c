@@ -5,13 +5,19 @@
  * A case is selected when every operator of its model is in nnquant's
  * registry. Selected cases that fail must be listed, with a reason, in
  * known_failures.txt, and that list must stay under 3% of the selected
- * cases; any other failure fails the run. */
+ * cases; any other failure fails the run.
+ *
+ * --upgrade OPSET first upgrades every selected model importing an older
+ * default-domain opset (pass_upgrade_opset), runs it, then saves, reloads and
+ * runs it again; a model that cannot be upgraded fails like any other case
+ * unless listed in the file given by --upgrade-known-failures. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/status.h"
 #include "onnx/onnx_io.h"
@@ -30,7 +36,13 @@ typedef struct options {
     const char *known_failures_path;
     bool verbose;
     bool passes; /* infer shapes, fold constants and remove dead nodes before running */
+    int upgrade_opset; /* --upgrade: models below this opset are upgraded first (0: off) */
+    const char *upgrade_known_failures_path;
+    const char *keep_upgraded_dir; /* --keep-upgraded: upgraded models stay there, for outside checkers */
 } options;
+
+/* --upgrade: models upgraded, and those the upgrade refused (NNQ_ERR_UNSUPPORTED). */
+static int models_upgraded, models_not_upgradable;
 
 /* Shape inference checked against the real outputs (--passes). */
 static int outputs_inferred, outputs_total;
@@ -243,7 +255,67 @@ static nnq_status apply_passes(nnq_model *model, nnq_value_info **inferred) {
     return model_simplify(model);
 }
 
-static case_result run_case(const options *opt, const char *case_dir, char *why, size_t size) {
+/* Runs every test_data_set of the case on model; CASE_PASSED or CASE_FAILED with why. */
+static case_result run_data_sets(const nnq_model *model, const nnq_value_info *inferred, const char *case_dir,
+                                 char *why, size_t size) {
+    nnq_executor *ex = NULL;
+    if (executor_create(model, &ex) != NNQ_OK) {
+        snprintf(why, size, "%s", nnq_last_error());
+        return CASE_FAILED;
+    }
+    char path[4096], **sets = NULL;
+    int n_sets = list_dir(case_dir, "test_data_set_", &sets);
+    case_result result = CASE_PASSED;
+    for (int s = 0; s < n_sets && result == CASE_PASSED; s++) {
+        snprintf(path, sizeof path, "%s/%s", case_dir, sets[s]);
+        if (!run_data_set(ex, model, inferred, path, why, size)) result = CASE_FAILED;
+    }
+    free_list(sets, n_sets);
+    executor_free(ex);
+    return result;
+}
+
+/* --upgrade: upgrades the model if it imports an older opset, then saves,
+ * reloads and runs the saved copy (the new inputs and attributes must survive
+ * serialization); run_case goes on to run the upgraded model itself. */
+static case_result check_upgrade(const options *opt, nnq_model *model, const char *case_id, const char *case_dir,
+                                 char *why, size_t size) {
+    if (model_opset(model, "") >= opt->upgrade_opset) return CASE_PASSED;
+    int converted;
+    nnq_status st = pass_upgrade_opset(model, opt->upgrade_opset, &converted);
+    if (st != NNQ_OK) {
+        models_not_upgradable += st == NNQ_ERR_UNSUPPORTED;
+        snprintf(why, size, "%s: %s", st == NNQ_ERR_UNSUPPORTED ? "not upgradable" : "upgrade failed", nnq_last_error());
+        return CASE_FAILED;
+    }
+    models_upgraded++;
+    char path[4096];
+    if (opt->keep_upgraded_dir) {
+        snprintf(path, sizeof path, "%s/%s.onnx", opt->keep_upgraded_dir, case_id);
+        for (char *c = path + strlen(opt->keep_upgraded_dir) + 1; *c; c++)
+            if (*c == '/') *c = '_';
+    } else {
+        snprintf(path, sizeof path, "%s/nnq_conformance_upgrade_%ld.onnx", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                 (long)getpid());
+    }
+    nnq_model reloaded;
+    if (onnx_save_model(model, path, NULL) != NNQ_OK || onnx_load_model(path, &reloaded) != NNQ_OK) {
+        snprintf(why, size, "saving and reloading the upgraded model: %s", nnq_last_error());
+        if (!opt->keep_upgraded_dir) remove(path);
+        return CASE_FAILED;
+    }
+    if (!opt->keep_upgraded_dir) remove(path);
+    case_result result = run_data_sets(&reloaded, NULL, case_dir, why, size);
+    if (result != CASE_PASSED) {
+        char detail[1024];
+        snprintf(detail, sizeof detail, "%s", why);
+        snprintf(why, size, "after save and reload: %s", detail);
+    }
+    model_free(&reloaded);
+    return result;
+}
+
+static case_result run_case(const options *opt, const char *case_id, const char *case_dir, char *why, size_t size) {
     char path[4096];
     snprintf(path, sizeof path, "%s/model.onnx", case_dir);
     nnq_model model;
@@ -270,8 +342,10 @@ static case_result run_case(const options *opt, const char *case_dir, char *why,
     }
     nnq_executor *ex = NULL;
     nnq_value_info *inferred = NULL;
-    case_result result = CASE_PASSED;
-    if (opt->passes && apply_passes(&model, &inferred) != NNQ_OK) {
+    case_result result = opt->upgrade_opset ? check_upgrade(opt, &model, case_id, case_dir, why, size) : CASE_PASSED;
+    if (result != CASE_PASSED) {
+        /* why says what failed */
+    } else if (opt->passes && apply_passes(&model, &inferred) != NNQ_OK) {
         snprintf(why, size, "graph passes: %s", nnq_last_error());
         result = CASE_FAILED;
     } else if (executor_create(&model, &ex) != NNQ_OK) {
@@ -301,7 +375,7 @@ static void run_suite(const options *opt, const char *suite, const known_list *k
         snprintf(id, sizeof id, "%s/%s", suite, cases[i]);
         if (opt->filter && !strstr(id, opt->filter)) continue;
         snprintf(case_dir, sizeof case_dir, "%s/%s", dir, cases[i]);
-        case_result r = run_case(opt, case_dir, why, sizeof why);
+        case_result r = run_case(opt, id, case_dir, why, sizeof why);
         bool listed = is_known(known, id);
         if (r == CASE_SKIPPED_OP || r == CASE_SKIPPED_LOAD) {
             r == CASE_SKIPPED_OP ? c->skipped_op++ : c->skipped_load++;
@@ -329,7 +403,7 @@ static void run_suite(const options *opt, const char *suite, const known_list *k
 }
 
 int main(int argc, char **argv) {
-    options opt = {"/usr/share/libonnx-testdata/data", "node,pytorch-converted,pytorch-operator", NULL, NULL, false, false};
+    options opt = {"/usr/share/libonnx-testdata/data", "node,pytorch-converted,pytorch-operator", NULL, NULL, false, false, 0, NULL, NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0) opt.verbose = true;
         else if (strcmp(argv[i], "--passes") == 0) opt.passes = true;
@@ -337,9 +411,14 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--data-root") == 0 && i + 1 < argc) opt.data_root = argv[++i];
         else if (strcmp(argv[i], "--suites") == 0 && i + 1 < argc) opt.suites = argv[++i];
         else if (strcmp(argv[i], "--known-failures") == 0 && i + 1 < argc) opt.known_failures_path = argv[++i];
+        else if (strcmp(argv[i], "--upgrade") == 0 && i + 1 < argc) opt.upgrade_opset = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--upgrade-known-failures") == 0 && i + 1 < argc)
+            opt.upgrade_known_failures_path = argv[++i];
+        else if (strcmp(argv[i], "--keep-upgraded") == 0 && i + 1 < argc) opt.keep_upgraded_dir = argv[++i];
         else {
             fprintf(stderr,
-                    "usage: %s [-v] [--passes] [--filter SUBSTRING] [--data-root DIR] [--suites a,b] [--known-failures FILE]\n",
+                    "usage: %s [-v] [--passes] [--upgrade OPSET [--upgrade-known-failures FILE] [--keep-upgraded DIR]]\n"
+                    "       [--filter SUBSTRING] [--data-root DIR] [--suites a,b] [--known-failures FILE]\n",
                     argv[0]);
             return 2;
         }
@@ -350,6 +429,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     known_list known = load_known_failures(opt.known_failures_path);
+    if (opt.upgrade_opset) {
+        known_list upgrade_known = load_known_failures(opt.upgrade_known_failures_path);
+        known.names = realloc(known.names, sizeof(char *) * (size_t)(known.count + upgrade_known.count + 1));
+        for (int i = 0; i < upgrade_known.count; i++) known.names[known.count++] = upgrade_known.names[i];
+        free(upgrade_known.names);
+    }
     counts c = {0};
     char suites[256];
     snprintf(suites, sizeof suites, "%s", opt.suites);
@@ -362,6 +447,9 @@ int main(int argc, char **argv) {
     if (opt.passes)
         printf("conformance: shape inference fully determined %d of %d output shapes it was checked on\n",
                outputs_inferred, outputs_total);
+    if (opt.upgrade_opset)
+        printf("conformance: %d models upgraded to opset %d, %d not upgradable (NNQ_ERR_UNSUPPORTED)\n",
+               models_upgraded, opt.upgrade_opset, models_not_upgradable);
     bool ok = c.failed == 0 && fraction <= MAX_KNOWN_FAILURE_FRACTION;
     printf("conformance: %d passed, %d failed, %d skipped\n", c.passed, c.failed + c.known_failed,
            c.skipped_op + c.skipped_load);

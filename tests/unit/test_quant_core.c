@@ -9,7 +9,10 @@
 #include "check.h"
 #include "export/qdq_export.h"
 #include "onnx/onnx_io.h"
+#include "ir/passes/passes.h"
 #include "quant/plan.h"
+#include "quant/plan_builder.h"
+#include "quant/weight_ranges.h"
 #include "quant/quantize_tensor.h"
 #include "run/executor.h"
 #include "run/simulation.h"
@@ -241,7 +244,68 @@ static void check_qdq_equals_simulation(int activation_bits) {
     plan_free(&plan);
 }
 
+/* An opset-6 model (PyTorch's Conv2d export in ONNX's test data): planned with
+ * the builder, exported as QDQ - which upgrades it to opset 13 - and run: the
+ * QDQ model must match the simulation and stay close to ONNX's expected output. */
+static void test_old_opset_model_exports(void) {
+    const char *dir = "/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d";
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    nnq_model m, qdq;
+    CHECK(onnx_load_model(path, &m) == NNQ_OK);
+    CHECK(model_opset(&m, "") < 10);
+    prep_report report;
+    CHECK(model_prepare_for_quantization(&m, &report) == NNQ_OK);
+    quant_config config;
+    quant_config_defaults(&config);
+    config.weight_method = "minmax";
+    nnq_plan plan;
+    plan_recipe recipe;
+    CHECK(plan_build(&m, &config, &plan, &recipe) == NNQ_OK);
+    nnq_calib_options options;
+    calib_options_default(&options);
+    CHECK(plan_set_weight_ranges(&m, &plan, &recipe, &config, &options) == NNQ_OK);
+    int activations = 0;
+    for (int i = 0; i < plan.n_quantizers; i++)
+        if (recipe.observe[i]) {
+            quantizer_set_range(&plan.quantizers[i], -4.0f, 4.0f, "fixed");
+            activations++;
+        }
+    CHECK_MSG(activations == 2 && plan.n_quantizers == 4, "%d activations, %d quantizers", activations, plan.n_quantizers); /* input, output, weight, bias */
+    CHECK(plan_recipe_resolve(&plan, &recipe) == NNQ_OK);
+    CHECK(export_qdq(&m, &plan, &qdq) == NNQ_OK);
+    CHECK(model_opset(&qdq, "") == 13);
+    nnq_tensor x, expected, a = {0}, b = {0};
+    snprintf(path, sizeof path, "%s/test_data_set_0/input_0.pb", dir);
+    CHECK(onnx_load_tensor(path, &x) == NNQ_OK);
+    snprintf(path, sizeof path, "%s/test_data_set_0/output_0.pb", dir);
+    CHECK(onnx_load_tensor(path, &expected) == NNQ_OK);
+    free(x.name);
+    x.name = strdup(m.graph.inputs[0].name);
+    nnq_simulation *sim = NULL;
+    nnq_executor *ex = NULL;
+    CHECK(simulation_create(&m, &plan, true, &sim) == NNQ_OK && executor_run(simulation_executor(sim), &x, 1, &a) == NNQ_OK);
+    CHECK(executor_create(&qdq, &ex) == NNQ_OK && executor_run(ex, &x, 1, &b) == NNQ_OK);
+    int64_t n = tensor_numel(&expected);
+    CHECK(a.data && b.data && memcmp(a.data, b.data, sizeof(float) * (size_t)n) == 0);
+    /* 8-bit grids over [-4, 4]: the error stays within a few steps of 8/255. */
+    double worst = 0;
+    for (int64_t i = 0; a.data && i < n; i++) worst = fmax(worst, fabs(((float *)a.data)[i] - ((float *)expected.data)[i]));
+    CHECK_MSG(worst < 0.2, "max error %g", worst);
+    tensor_free(&a);
+    tensor_free(&b);
+    tensor_free(&x);
+    tensor_free(&expected);
+    executor_free(ex);
+    simulation_free(sim);
+    plan_recipe_free(&recipe);
+    plan_free(&plan);
+    model_free(&qdq);
+    model_free(&m);
+}
+
 int main(void) {
+    test_old_opset_model_exports();
     test_grids_and_params();
     test_plan_json();
     test_per_channel_quantize();

@@ -41,10 +41,24 @@ nnq_status pass_remove_identities(nnq_model *model, int *removed);
  * takes over the BN's output name. Other BNs stay. *folded counts folded BNs. */
 nnq_status pass_fold_batchnorm(nnq_model *model, int *folded);
 
+/* Rewrites a model of default-domain opset 1..target_opset to target_opset
+ * (13..17): every node whose operator's definition changed in between is
+ * converted to the new form computing the same outputs (attributes that
+ * became inputs, Upsample to Resize, Softmax's coerced 2-D axis, legacy
+ * broadcasting, ...); the opset import and, if older, the IR version are
+ * raised. Nodes that cannot be converted fail with NNQ_ERR_UNSUPPORTED naming
+ * the node and the reason, and the model may then be partly rewritten (work
+ * on a copy). *converted counts nodes of operators whose definition changed. */
+nnq_status pass_upgrade_opset(nnq_model *model, int target_opset, int *converted);
+
 /* The standard clean-up before running: sort, fold constants, remove dead nodes. */
 nnq_status model_simplify(nnq_model *model);
 
 /* What model_prepare_for_quantization changed. */
+/* Models below IR 4 list their initializers as graph inputs as well; this
+ * drops those entries so the weights are constants (and sets IR 4). */
+nnq_status pass_unlist_weight_inputs(nnq_model *model, int *removed);
+
 typedef struct prep_report {
     int constants_folded;    /* nodes replaced by initializers */
     int identities_removed;  /* Identity and inference Dropout nodes */
@@ -52,7 +66,7 @@ typedef struct prep_report {
     int dead_nodes_removed;  /* nodes whose outputs reached no graph output */
 } prep_report;
 
-/* The FP32 graph preparation before calibration: sort, infer shapes, fold
+/* The FP32 graph preparation before calibration: unlist weight inputs (IR < 4), sort, infer shapes, fold
  * constants, remove identities, fold batch norms, remove dead nodes. Outputs
  * stay equal up to float rounding. report may be NULL. */
 nnq_status model_prepare_for_quantization(nnq_model *model, prep_report *report);

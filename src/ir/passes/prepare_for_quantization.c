@@ -7,6 +7,8 @@
 nnq_status model_prepare_for_quantization(nnq_model *model, prep_report *report) {
     prep_report counts;
     memset(&counts, 0, sizeof counts);
+    int unlisted = 0;
+    NNQ_TRY(pass_unlist_weight_inputs(model, &unlisted));
     NNQ_TRY(pass_sort_topologically(model));
     /* Static shapes let Shape chains fold and tell BN folding a MatMul's output rank. */
     NNQ_TRY(pass_infer_shapes(model));

@@ -1,0 +1,170 @@
+// ONNX Runtime as the outside reference for nnquant, on every bundled model.
+//
+// usage: node oracle.js --nnquant BINARY [--models DIR] [--images N] [--only NAME]
+//
+// --images N caps every check at the first N test images (the sanitizer build's
+// quick mode); by default run and convert use 200 and eval all 10,000.
+//
+// For each models/*.onnx, every row of CHECKS runs and prints one line; the run
+// ends with "N passed, N failed". Exit code 0 when all pass, 1 otherwise, 77
+// (CTest's skip code) when ONNX Runtime for Node or the models are missing.
+//
+// Adding a check is one row in CHECKS: a name and an async function taking the
+// per-model context and returning { pass, message }.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { loadTestSet } = require('./fashion_mnist');
+const { maxAbs, maxAbsDiff, argmaxRows } = require('./compare');
+const { ortAvailable, loadOrt, createSession, runImages } = require('./ort_runner');
+const { nnquantJson } = require('./nnquant_cli');
+const { writeNpyFloat32, readNpy } = require('../../bench/npy');
+
+const SKIP = 77;
+const RUN_IMAGES = 200;           // images compared logit by logit (at most)
+const RUN_TOLERANCE = 1e-4;       // max |diff| <= RUN_TOLERANCE * max(1, max |logit|)
+const SAVE_TOLERANCE = 1e-6;      // a re-saved model: identical, or this close relative to max |logit|
+
+function parseArgs(argv) {
+  const args = { nnquant: null, models: path.join(__dirname, '..', '..', 'models'), imageLimit: 0, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
+      return argv[++i];
+    };
+    if (argv[i] === '--nnquant') args.nnquant = next();
+    else if (argv[i] === '--models') args.models = next();
+    else if (argv[i] === '--images') args.imageLimit = Number(next());
+    else if (argv[i] === '--only') args.only = next();
+    else throw new Error(`unknown argument '${argv[i]}'`);
+  }
+  if (!args.nnquant) throw new Error('--nnquant BINARY is required');
+  if (!(Number.isInteger(args.imageLimit) && args.imageLimit >= 0)) throw new Error('--images needs a count');
+  return args;
+}
+
+function pass(message) { return { pass: true, message }; }
+function fail(message) { return { pass: false, message }; }
+
+// ---- checks ----
+
+// nnquant run on the first RUN_IMAGES images against ORT's logits.
+async function checkRun(ctx) {
+  const inputPath = path.join(ctx.work, `input_${ctx.runImages}.npy`);
+  if (!fs.existsSync(inputPath)) {
+    const { images, imageSize, height, width } = ctx.data;
+    writeNpyFloat32(inputPath, images.subarray(0, ctx.runImages * imageSize), [ctx.runImages, 1, height, width]);
+  }
+  const outDir = path.join(ctx.work, `${ctx.name}_run`);
+  const report = nnquantJson(ctx.nnquant, ['run', ctx.model, '--input', inputPath, '--output-dir', outDir, '--json']);
+  const ours = readNpy(report.outputs[0].file).data;
+  const reference = (await ctx.ortLogits()).logits.subarray(0, ours.length);
+  const diff = maxAbsDiff(ours, reference), scale = Math.max(1, maxAbs(reference));
+  const text = `max |diff| ${diff.toExponential(2)} over ${ctx.runImages} images (max |logit| ${scale.toFixed(2)})`;
+  return diff <= RUN_TOLERANCE * scale ? pass(text) : fail(`${text} > ${RUN_TOLERANCE} x ${scale.toFixed(2)}`);
+}
+
+// nnquant eval's correct count against ORT's arg-max predictions.
+async function checkEval(ctx) {
+  const args = ['eval', ctx.model, '--dataset', 'fashion-mnist:test', '--json'];
+  if (ctx.evalImages < ctx.data.count) args.push('--limit', String(ctx.evalImages));
+  const report = nnquantJson(ctx.nnquant, args);
+  const { logits, classes } = await ctx.ortLogits();
+  const total = ctx.evalImages;
+  const predictions = argmaxRows(logits, total, classes);
+  let correct = 0;
+  for (let i = 0; i < total; i++) correct += predictions[i] === ctx.data.labels[i];
+  const text = `nnquant ${report.correct}/${report.total}, ORT ${correct}/${total} ` +
+    `(top-1 ${(100 * correct / total).toFixed(2)}%, nnquant ${report.images_per_second.toFixed(0)} images/s)`;
+  return report.correct === correct && report.total === total ? pass(text) : fail(text);
+}
+
+// A model written by `nnquant convert EXTRA_ARGS` gives ORT the original's outputs.
+function checkConvert(extraArgs, tolerance) {
+  return async ctx => {
+    const out = path.join(ctx.work, `${ctx.name}_convert${extraArgs.join('').replace(/[^a-z]/g, '_')}.onnx`);
+    nnquantJson(ctx.nnquant, ['convert', ctx.model, '-o', out, ...extraArgs], false);
+    if (extraArgs.includes('--external-data') && !fs.existsSync(`${out}.data`)) return fail(`${out}.data was not written`);
+    const session = await createSession(ctx.ort, out);
+    const { images, height, width } = ctx.data;
+    const converted = (await runImages(ctx.ort, session, images, ctx.runImages, height, width)).logits;
+    const original = (await ctx.ortLogits()).logits.subarray(0, converted.length);
+    const diff = maxAbsDiff(converted, original), scale = Math.max(1, maxAbs(original));
+    const text = `max |diff| ${diff.toExponential(2)} over ${ctx.runImages} images in ORT`;
+    return diff === 0 || diff <= tolerance * scale ? pass(text) : fail(`${text} > ${tolerance} x ${scale.toFixed(2)}`);
+  };
+}
+
+const CHECKS = [
+  ['run matches ORT', checkRun],
+  ['eval correct count equals ORT', checkEval],
+  ['convert keeps ORT outputs', checkConvert([], SAVE_TOLERANCE)],
+  ['convert --external-data keeps ORT outputs', checkConvert(['--external-data'], SAVE_TOLERANCE)],
+  ['convert --simplify keeps ORT outputs', checkConvert(['--simplify'], RUN_TOLERANCE)],
+];
+
+// ---- driver ----
+
+// Per-model context; ORT's logits on the images the checks need are computed once.
+function modelContext(args, ort, data, work, model) {
+  const name = path.basename(model, '.onnx');
+  const evalImages = args.imageLimit ? Math.min(args.imageLimit, data.count) : data.count;
+  const runImagesCount = Math.min(RUN_IMAGES, evalImages);
+  let cached = null;
+  const ortLogits = () => {
+    if (!cached) {
+      cached = createSession(ort, model).then(session =>
+        runImages(ort, session, data.images, evalImages, data.height, data.width));
+    }
+    return cached;
+  };
+  return { name, model, nnquant: args.nnquant, runImages: runImagesCount, evalImages, ort, data, work, ortLogits };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!ortAvailable()) {
+    console.log('SKIP: tools/ort/node_modules/onnxruntime-node is missing (scripts/deps.sh --oracle installs it)');
+    return SKIP;
+  }
+  const models = fs.existsSync(args.models)
+    ? fs.readdirSync(args.models).filter(f => f.endsWith('.onnx')).sort().map(f => path.join(args.models, f))
+    : [];
+  const selected = args.only ? models.filter(m => path.basename(m, '.onnx') === args.only) : models;
+  if (selected.length === 0) {
+    console.log(`SKIP: no models${args.only ? ` named ${args.only}` : ''} in ${args.models}`);
+    return SKIP;
+  }
+  const ort = loadOrt();
+  const data = loadTestSet();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nnq_oracle_'));
+  let passed = 0, failed = 0;
+  try {
+    for (const model of selected) {
+      const ctx = modelContext(args, ort, data, work, model);
+      for (const [checkName, check] of CHECKS) {
+        const start = Date.now();
+        let result;
+        try {
+          result = await check(ctx);
+        } catch (e) {
+          result = fail(e.message.split('\n').slice(0, 4).join(' | '));
+        }
+        const seconds = ((Date.now() - start) / 1000).toFixed(1);
+        console.log(`${result.pass ? 'PASS' : 'FAIL'} ${ctx.name}: ${checkName}: ${result.message} [${seconds} s]`);
+        if (result.pass) passed++;
+        else failed++;
+      }
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(code => process.exit(code), e => {
+  console.error(`oracle: ${e.message}`);
+  process.exit(1);
+});
