@@ -5,6 +5,7 @@
 
 #include "base/name_map.h"
 #include "base/status.h"
+#include "ir/graph_order.h"
 #include "ir/model_copy.h"
 #include "quant/quantize_tensor.h"
 
@@ -27,8 +28,25 @@ static nnq_status fake_quantize_activation(void *user, const nnq_node *node, con
     return NNQ_OK;
 }
 
+/* A plan made for another graph would quietly simulate nothing: every
+ * activation it names must be computed by a node or fed as an input. */
+static nnq_status check_activation_exists(const nnq_model *model, const name_map *producers, const nnq_quantizer *q) {
+    if (name_map_get(producers, q->tensor) >= 0 || graph_is_input(&model->graph, q->tensor) ||
+        graph_find_initializer(&model->graph, q->tensor))
+        return NNQ_OK;
+    return nnq_fail(NNQ_ERR_INVALID, "the plan quantizes tensor '%s', which this model does not have", q->tensor);
+}
+
 /* Weights and biases are constants: quantize-dequantize them once in the copy. */
 static nnq_status fake_quantize_constants(nnq_simulation *sim) {
+    name_map producers;
+    NNQ_TRY(graph_map_producers(&sim->model.graph, &producers));
+    nnq_status st = NNQ_OK;
+    for (int i = 0; st == NNQ_OK && i < sim->plan->n_quantizers; i++)
+        if (sim->plan->quantizers[i].role == NNQ_ROLE_ACTIVATION)
+            st = check_activation_exists(&sim->model, &producers, &sim->plan->quantizers[i]);
+    name_map_free(&producers);
+    NNQ_TRY(st);
     for (int i = 0; i < sim->plan->n_quantizers; i++) {
         const nnq_quantizer *q = &sim->plan->quantizers[i];
         int index = graph_find_initializer_index(&sim->model.graph, q->tensor);

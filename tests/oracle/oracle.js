@@ -96,12 +96,75 @@ function checkConvert(extraArgs, tolerance) {
   };
 }
 
+// nnquant's default post-training quantization, written as QDQ ONNX, runs in
+// ORT, and ORT's accuracy agrees with nnquant's fake-quantized accuracy (within
+// QDQ_ACCURACY_POINTS) with at least QDQ_IDENTICAL of the predictions identical
+// to nnquant's own run of the QDQ model.
+const QDQ_CALIBRATION_IMAGES = 1000;
+const QDQ_ACCURACY_POINTS = 0.1;
+const QDQ_IDENTICAL = 0.995;
+
+// Quantizes once per model; both QDQ checks read the result.
+function defaultQuantization(ctx) {
+  if (ctx.qdq) return ctx.qdq;
+  const out = path.join(ctx.work, `${ctx.name}_qdq.onnx`), plan = path.join(ctx.work, `${ctx.name}_plan.json`);
+  const calibration = String(Math.min(QDQ_CALIBRATION_IMAGES, ctx.evalImages));
+  nnquantJson(ctx.nnquant, ['quantize', ctx.model, '-o', out, '--plan-out', plan, '--calib', 'fashion-mnist:train',
+    '--calib-count', calibration, '--json']);
+  const evalArgs = ['eval', ctx.model, '--dataset', 'fashion-mnist:test', '--plan', plan, '--json'];
+  if (ctx.evalImages < ctx.data.count) evalArgs.push('--limit', String(ctx.evalImages));
+  ctx.qdq = { model: out, simulated: nnquantJson(ctx.nnquant, evalArgs) };
+  return ctx.qdq;
+}
+
+async function checkQdqInOrt(ctx) {
+  const { model, simulated } = defaultQuantization(ctx);
+  const { images, height, width, labels } = ctx.data;
+  const total = ctx.evalImages;
+  const session = await createSession(ctx.ort, model);
+  const theirs = await runImages(ctx.ort, session, images, total, height, width);
+  const ortPredictions = argmaxRows(theirs.logits, total, theirs.classes);
+  const inputPath = path.join(ctx.work, `input_${total}.npy`);
+  if (!fs.existsSync(inputPath)) writeNpyFloat32(inputPath, images.subarray(0, total * ctx.data.imageSize), [total, 1, height, width]);
+  const report = nnquantJson(ctx.nnquant, ['run', model, '--input', inputPath, '--output-dir', path.join(ctx.work, `${ctx.name}_qdq_run`), '--json']);
+  const ourPredictions = argmaxRows(readNpy(report.outputs[0].file).data, total, theirs.classes);
+  let ortCorrect = 0, identical = 0;
+  for (let i = 0; i < total; i++) {
+    ortCorrect += ortPredictions[i] === labels[i];
+    identical += ortPredictions[i] === ourPredictions[i];
+  }
+  const gap = 100 * Math.abs(ortCorrect - simulated.quantized_correct) / total;
+  // On a quick run (a few images) one differing image is already more than 0.1 points.
+  const quick = ctx.evalImages < ctx.data.count;
+  const allowedGap = Math.max(QDQ_ACCURACY_POINTS, quick ? 100 / total : 0);
+  const allowedDifferent = Math.max(Math.floor((1 - QDQ_IDENTICAL) * total), quick ? 1 : 0);
+  const text = `nnquant fake-quantized ${(100 * simulated.quantized_top1).toFixed(2)}%, ` +
+    `ORT on QDQ ${(100 * ortCorrect / total).toFixed(2)}%, identical predictions ${identical}/${total}`;
+  return gap <= allowedGap && total - identical <= allowedDifferent ? pass(text) : fail(text);
+}
+
+// The PTQ issue's accuracy target: default W8A8 loses at most 0.5 points on
+// these models (the full test set; not judged on a quick run).
+const W8A8_MAX_LOSS_POINTS = 0.5;
+const W8A8_TARGET_MODELS = ['lenet5', 'resnet8', 'inception', 'mlp', 'mobilenetv2'];
+
+async function checkW8A8Accuracy(ctx) {
+  const { simulated } = defaultQuantization(ctx);
+  const loss = 100 * (simulated.top1 - simulated.quantized_top1);
+  const text = `fp32 ${(100 * simulated.top1).toFixed(2)}%, W8A8 ${(100 * simulated.quantized_top1).toFixed(2)}% ` +
+    `(${loss >= 0 ? '-' : '+'}${Math.abs(loss).toFixed(2)} points)`;
+  if (ctx.evalImages < ctx.data.count || !W8A8_TARGET_MODELS.includes(ctx.name)) return pass(`${text}, not judged`);
+  return loss <= W8A8_MAX_LOSS_POINTS ? pass(text) : fail(`${text}: loses more than ${W8A8_MAX_LOSS_POINTS}`);
+}
+
 const CHECKS = [
   ['run matches ORT', checkRun],
   ['eval correct count equals ORT', checkEval],
   ['convert keeps ORT outputs', checkConvert([], SAVE_TOLERANCE)],
   ['convert --external-data keeps ORT outputs', checkConvert(['--external-data'], SAVE_TOLERANCE)],
   ['convert --simplify keeps ORT outputs', checkConvert(['--simplify'], RUN_TOLERANCE)],
+  ['default QDQ model in ORT agrees with nnquant', checkQdqInOrt],
+  ['default W8A8 within 0.5 points of FP32', checkW8A8Accuracy],
 ];
 
 // ---- driver ----
