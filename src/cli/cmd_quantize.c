@@ -27,6 +27,10 @@ static const char *const usage =
     "\n"
     "Data:\n"
     "  --calib SPEC            calibration data (dataset spec, below)\n"
+    "  --calib-save FILE       keep the calibration statistics (histograms, ...) in FILE\n"
+    "  --calib-reload FILE     reuse statistics saved by --calib-save instead of running\n"
+    "                          the data again (as N2D2's -calib-reload): range methods and\n"
+    "                          bit widths may change, the model and selection may not\n"
     "  --calib-count N         samples used, -1 for all (default 1000)\n"
     "  --eval SPEC             labelled data for the accuracy comparison\n"
     "  --eval-count N          samples of it (default all)\n"
@@ -160,7 +164,7 @@ static void print_text(const quantize_args *args, const ptq_result *ptq, const a
     printf("quantized:  %d activations, %d weights, %d biases (W%dA%d, weights %s)\n", roles[0], roles[1], roles[2],
            args->config.weight_bits, args->config.activation_bits, args->config.per_channel ? "per channel" : "per tensor");
     if (!acc->measured) return;
-    printf("accuracy on %s (%lld samples):\n", args->eval_spec ? args->eval_spec : args->calib_spec,
+    printf("accuracy on %s (%lld samples):\n", args->eval_spec ? args->eval_spec : args->calib_spec ? args->calib_spec : "",
            (long long)acc->fp32.total);
     printf("  fp32       top-1 %.2f%%\n", 100.0 * acc->fp32.top1);
     printf("  quantized  top-1 %.2f%%  (%+.2f points)\n", 100.0 * acc->quantized.top1,
@@ -204,7 +208,7 @@ static int quantize(quantize_args *args) {
     ptq_result ptq = {0};
     accuracy acc = {0};
     nnq_status st = model_simplify(&model);
-    if (st == NNQ_OK) st = open_dataset(args->calib_spec, args->calib_count, args->data, &model, &calib);
+    if (st == NNQ_OK && args->calib_spec) st = open_dataset(args->calib_spec, args->calib_count, args->data, &model, &calib);
     if (st == NNQ_OK && args->eval_spec) st = open_dataset(args->eval_spec, args->eval_count, args->data, &model, &eval);
     if (st == NNQ_OK) {
         progress_bar bar;
@@ -217,7 +221,7 @@ static int quantize(quantize_args *args) {
     }
     if (st == NNQ_OK) st = write_outputs(args, &ptq);
     nnq_dataset *labelled = eval ? eval : calib;
-    if (st == NNQ_OK && dataset_has_labels(labelled)) st = measure_accuracy(args, &model, &ptq, labelled, &acc);
+    if (st == NNQ_OK && labelled && dataset_has_labels(labelled)) st = measure_accuracy(args, &model, &ptq, labelled, &acc);
     if (st == NNQ_OK && args->as_json) print_json(args, &ptq, &acc);
     else if (st == NNQ_OK) print_text(args, &ptq, &acc);
     int code = st == NNQ_OK ? 0 : cli_report_error();
@@ -236,6 +240,8 @@ static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) 
     if ((v = cli_option_value(argc, argv, i, "-o", &missing)) || (v = cli_option_value(argc, argv, i, "--output", &missing)))
         a->output_path = v;
     else if ((v = cli_option_value(argc, argv, i, "--calib", &missing))) a->calib_spec = v;
+    else if ((v = cli_option_value(argc, argv, i, "--calib-save", &missing))) a->calibration.save_path = v;
+    else if ((v = cli_option_value(argc, argv, i, "--calib-reload", &missing))) a->calibration.reload_path = v;
     else if ((v = cli_option_value(argc, argv, i, "--eval", &missing))) a->eval_spec = v;
     else if ((v = cli_option_value(argc, argv, i, "--plan-out", &missing))) a->plan_out = v;
     else if ((v = cli_option_value(argc, argv, i, "--calib-table", &missing))) a->calib_table = v;
@@ -350,7 +356,8 @@ int cmd_quantize(int argc, char **argv) {
     }
     if (code < 0 && !args.model_path) code = cli_usage_error("quantize", "no model given");
     if (code < 0 && !args.output_path) code = cli_usage_error("quantize", "no output given (-o OUT.onnx)");
-    if (code < 0 && !args.calib_spec) code = cli_usage_error("quantize", "no calibration data given (--calib SPEC)");
+    if (code < 0 && !args.calib_spec && !args.calibration.reload_path)
+        code = cli_usage_error("quantize", "no calibration data given (--calib SPEC or --calib-reload FILE)");
     if (code < 0) code = quantize(&args);
     for (int k = 0; k < 3; k++) free(args.list_storage[k]);
     return code;

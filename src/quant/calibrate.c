@@ -8,6 +8,7 @@
 #include "base/name_map.h"
 #include "base/status.h"
 #include "calib/observer.h"
+#include "calib/observer_file.h"
 #include "calib/range_method.h"
 #include "run/executor.h"
 
@@ -137,11 +138,45 @@ static nnq_status set_ranges(calibration *c, const quant_config *config) {
     return NNQ_OK;
 }
 
+/* Takes each needed observer out of a saved set (the set keeps an empty shell). */
+static nnq_status reload_observers(calibration *c, const char *path) {
+    observer_set saved;
+    NNQ_TRY(observer_file_read(path, &saved));
+    nnq_status st = NNQ_OK;
+    for (int k = 0; st == NNQ_OK && k < c->n_observers; k++) {
+        const char *tensor = c->plan->quantizers[c->quantizer_of[k]].tensor;
+        nnq_observer *found = (nnq_observer *)observer_set_find(&saved, tensor);
+        if (!found) {
+            st = nnq_fail(NNQ_ERR_INVALID,
+                          "calibration file '%s' has no statistics for tensor '%s' (made for another model or options?)",
+                          path, tensor);
+            break;
+        }
+        c->observers[k] = *found;
+        memset(found, 0, sizeof *found);
+        c->initialized[k] = true;
+    }
+    observer_set_free(&saved);
+    return st;
+}
+
+static nnq_status save_observers(const calibration *c, const char *path) {
+    char **names = calloc((size_t)c->n_observers + 1, sizeof *names);
+    if (!names) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < c->n_observers; k++) names[k] = c->plan->quantizers[c->quantizer_of[k]].tensor;
+    observer_set view = {c->n_observers, names, c->observers};
+    nnq_status st = observer_file_write(path, &view);
+    free(names);
+    return st;
+}
+
 nnq_status plan_calibrate(const nnq_model *model, nnq_plan *plan, const plan_recipe *recipe,
                           const quant_config *config, nnq_dataset *dataset, const calibration_options *options) {
     calibration c;
     nnq_status st = calibration_init(&c, plan, recipe, &options->calib);
-    if (st == NNQ_OK) st = run_batches(model, &c, dataset, options);
+    if (st == NNQ_OK) st = options->reload_path ? reload_observers(&c, options->reload_path)
+                                                : run_batches(model, &c, dataset, options);
+    if (st == NNQ_OK && options->save_path) st = save_observers(&c, options->save_path);
     if (st == NNQ_OK) st = set_ranges(&c, config);
     calibration_free(&c);
     return st;

@@ -16,10 +16,13 @@ typedef struct calibration_options {
     nnq_calib_options calib;
     void (*on_progress)(void *user, int64_t done, int64_t total);
     void *progress_user;
+    const char *save_path;   /* write the observers here after running the data (--calib-save) */
+    const char *reload_path; /* take the observers from here instead of running data (--calib-reload) */
 } calibration_options;
 
 /* Observes every quantizer the recipe marks `observe` over all of dataset's
- * samples (the caller sets its limit), then sets their ranges: the
+ * samples (the caller sets its limit) - or reloads those observers from
+ * options->reload_path, when dataset may be NULL - then sets their ranges: the
  * configured logits method for graph outputs, the activation method for the
  * rest, each range narrowed to the clamp of a fused activation. */
 nnq_status plan_calibrate(const nnq_model *model, nnq_plan *plan, const plan_recipe *recipe,

@@ -37,7 +37,7 @@ static nnq_status run(const nnq_model *model, const quant_config *config, nnq_da
         data_config.activation_method = "mse";
     }
     if (needs_data(recipe)) {
-        if (!calibration) {
+        if (!calibration && !options->reload_path) {
             const char *tensor = "";
             for (int i = 0; i < recipe->n && !*tensor; i++)
                 if (recipe->observe[i]) tensor = out->plan.quantizers[i].tensor;

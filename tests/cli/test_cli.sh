@@ -145,5 +145,29 @@ for m in linear.onnx linear_ext.onnx linear_simple.onnx; do
   cmp -s "$work/model.onnx.result" "$work/$m.result" && pass || fail "converted $m computes different outputs"
 done
 
+# --- quantize (a small calibration keeps it quick)
+lenet="$(dirname "$0")/../../models/lenet5.onnx"
+if [ -f "$lenet" ]; then
+  expect "quantize help" "$nnquant" quantize --help
+  expect_error "quantize without output" "no output given" "$nnquant" quantize "$lenet" --calib fashion-mnist:train
+  expect_error "quantize with an unknown method" "unknown method 'bogus'" "$nnquant" quantize "$lenet" -o "$work/q.onnx" \
+    --calib fashion-mnist:train --act-clip bogus
+  expect_error "quantize with a bad spec" "nope:" "$nnquant" quantize "$lenet" -o "$work/q.onnx" --calib nope:thing
+  expect "quantize lenet5" "$nnquant" quantize "$lenet" -o "$work/q.onnx" --calib fashion-mnist:train --calib-count 64 \
+    --plan-out "$work/plan.json" --calib-table "$work/table" --calib-save "$work/cal.bin" --json
+  grep -q '"quantized_top1":0\.' "$work/out" && pass || fail "quantize --json: $(cat "$work/out")"
+  [ -s "$work/q.onnx" ] && [ -s "$work/plan.json" ] && [ -s "$work/table.json" ] && [ -s "$work/table.txt" ] && pass \
+    || fail "quantize outputs missing"
+  expect "quantize from saved statistics" "$nnquant" quantize "$lenet" -o "$work/q2.onnx" --calib-reload "$work/cal.bin"
+  cmp -s "$work/q.onnx" "$work/q2.onnx" && pass || fail "--calib-reload gave a different model"
+  expect "eval with the plan" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 64 --plan "$work/plan.json" --json
+  grep -q '"quantized_top1"' "$work/out" && pass || fail "eval --plan --json lacks quantized_top1"
+  expect_error "plan for another model" "does not have" "$nnquant" eval "$(dirname "$lenet")/mlp.onnx" \
+    --dataset fashion-mnist:test --limit 8 --plan "$work/plan.json"
+  expect_error "reload for another model" "has no statistics" "$nnquant" quantize "$data/pytorch-converted/test_Conv2d/model.onnx" \
+    -o "$work/q3.onnx" --calib-reload "$work/cal.bin"
+  [ ! -e "$work/q3.onnx" ] && pass || fail "a failed quantize left an output"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -304,7 +304,28 @@ static void test_old_opset_model_exports(void) {
     model_free(&m);
 }
 
+/* NaN weights are refused with the tensor named, not quantized into garbage. */
+static void test_nan_weights_refused(void) {
+    nnq_model m;
+    build_conv_model(&m);
+    nnq_tensor *w = (nnq_tensor *)graph_find_initializer(&m.graph, "W");
+    ((float *)w->data)[7] = NAN;
+    quant_config config;
+    quant_config_defaults(&config);
+    nnq_plan plan;
+    plan_recipe recipe;
+    CHECK(plan_build(&m, &config, &plan, &recipe) == NNQ_OK);
+    nnq_calib_options options;
+    calib_options_default(&options);
+    CHECK(plan_set_weight_ranges(&m, &plan, &recipe, &config, &options) == NNQ_ERR_INVALID);
+    CHECK_MSG(strstr(nnq_last_error(), "'W'") && strstr(nnq_last_error(), "NaN"), "%s", nnq_last_error());
+    plan_recipe_free(&recipe);
+    plan_free(&plan);
+    model_free(&m);
+}
+
 int main(void) {
+    test_nan_weights_refused();
     test_old_opset_model_exports();
     test_grids_and_params();
     test_plan_json();
