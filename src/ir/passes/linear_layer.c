@@ -21,13 +21,12 @@ static int fixed_float_initializer(const nnq_graph *g, const char *name) {
 static bool read_convolution(const nnq_graph *g, const nnq_node *node, linear_layer *layer) {
     const nnq_tensor *w = &g->initializers[layer->weight_initializer];
     layer->group = node_attr_int(node, "group", 1);
-    if (w->rank < 3 || layer->group < 1) return false;
+    /* Axis 0 (Conv's outputs, ConvTranspose's inputs) splits into the groups. */
+    if (w->rank < 3 || layer->group < 1 || w->dims[0] % layer->group != 0) return false;
     if (layer->kind == LAYER_CONV) {
-        if (w->dims[0] % layer->group != 0) return false;
         layer->out_channels = w->dims[0];
         layer->in_channels = w->dims[1] * layer->group;
     } else {
-        if (w->dims[0] % layer->group != 0) return false;
         layer->in_channels = w->dims[0];
         layer->out_channels = w->dims[1] * layer->group;
     }

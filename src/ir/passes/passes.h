@@ -71,4 +71,119 @@ typedef struct prep_report {
  * stay equal up to float rounding. report may be NULL. */
 nnq_status model_prepare_for_quantization(nnq_model *model, prep_report *report);
 
+/* ---- Cross-layer equalization (white paper §3.2, eq. 20-22) ---- */
+
+/* Per-channel rescaling of consecutive layers W1 -> f -> W2 (pairs as
+ * src/ir/passes/layer_pairs.h finds them: joined only through Relu, PRelu,
+ * LeakyRelu, MaxPool, Flatten; never across an Add/Concat join or a tensor
+ * with a second reader, so inside residual blocks only). For each channel i,
+ * s_i = sqrt(r1_i r2_i) / r2_i (eq. 22) with r1_i the range max|W1[i,...]| of
+ * W1's output channel i and r2_i that of W2's input channel i; then
+ * W1[i] /= s_i, b1[i] /= s_i, W2[:, i] *= s_i (eq. 21), sweeping over all
+ * pairs until no s_i moves more than the tolerance from 1 (a layer in a
+ * chain is W2 of one pair and W1 of the next). FP32 outputs stay equal up to
+ * float rounding, except where a bounded Clip was replaced by Relu. */
+#define CLE_DEFAULT_MAX_ITERATIONS 100
+#define CLE_DEFAULT_TOLERANCE 1e-5
+
+typedef struct cle_options {
+    /* A Clip(0, max) with finite max (ReLU6) between the layers is not
+     * scale-equivariant. false (the default): the pair is skipped and FP32
+     * outputs stay equal. true: the Clip becomes a Relu first (N2D2's option)
+     * - an FP32 change, counted in cle_report.clips_replaced. */
+    bool replace_bounded_relu;
+    int max_iterations;      /* sweeps over all pairs, at least 1 */
+    double tolerance;        /* stop when max_i |s_i - 1| of a sweep is below it */
+} cle_options;
+
+/* The defaults above: skip ReLU6 pairs, CLE_DEFAULT_MAX_ITERATIONS, CLE_DEFAULT_TOLERANCE. */
+void cle_options_init(cle_options *options);
+
+/* One equalized pair. */
+typedef struct cle_pair_report {
+    char *first, *second;     /* node display names of W1 and W2 */
+    char *tensor;             /* W1's output, whose channels were rescaled */
+    int64_t channels;
+    /* The factor W1's output channel i was multiplied by in all: the product
+     * of 1/s_i over the sweeps. Statistics of `tensor` taken before CLE (BN's
+     * beta and gamma, observed ranges) scale by it. */
+    float *channel_scale;
+    /* Spread of W1's per-output-channel ranges, max_i r1_i / min_i r1_i
+     * over channels with r1_i > 0, before and after the pass. */
+    double spread_before, spread_after;
+} cle_pair_report;
+
+typedef struct cle_report {
+    int pairs_equalized;
+    int iterations;           /* sweeps performed */
+    bool converged;           /* the last sweep moved no s_i more than the tolerance */
+    int clips_replaced;       /* bounded Clips turned into Relu (FP32 changed) */
+    int clips_skipped;        /* pairs left alone for a bounded Clip */
+    int shared_skipped;       /* pairs left alone for a weight or bias another node reads */
+    double worst_spread_before, worst_spread_after; /* the largest spread over the pairs */
+    int n_pairs;
+    cle_pair_report *pairs;
+} cle_report;
+
+void cle_report_free(cle_report *report);
+/* The channel_scale of the pair whose W1 produces tensor (its count via *channels), or NULL. */
+const float *cle_report_channel_scale(const cle_report *report, const char *tensor, int64_t *channels);
+
+/* Equalizes the model in place (sorted, prepared graph: BN folded). options
+ * may be NULL for the defaults; report may be NULL, else free it with
+ * cle_report_free. Graphs with subgraphs are left alone. */
+nnq_status pass_equalize_cross_layer(nnq_model *model, const cle_options *options, cle_report *report);
+
+/* ---- High-bias absorption (white paper §3.2, eq. 23-24) ---- */
+
+/* Where the shift c of W1's output channels comes from. Set exactly one
+ * callback; each fills `channels` values for W1's pre-activation output
+ * `tensor` and returns false when it does not know that tensor (the pair is
+ * then skipped).
+ *   channel_minimum: empirical, min over calibration data of channel i of
+ *     W1 x + b1 (run on the model as it is now, after CLE):
+ *     c_i = max(0, minimum_i) (eq. 24). FP32 outputs stay equal on that data.
+ *   batchnorm_statistics: data-free, the shift beta and scale gamma of the BN
+ *     folded into W1: c_i = max(0, beta_i - 3 |gamma_i|) (white paper §3.2,
+ *     after eq. 24; |gamma| because it stands for a standard deviation). An
+ *     approximation: outputs change where an input falls below c. When CLE
+ *     ran after the statistics were taken, set equalization to its report:
+ *     beta_i and gamma_i are multiplied by its channel_scale. */
+typedef struct high_bias_source {
+    bool (*channel_minimum)(void *user, const char *tensor, int64_t channels, float *minimum);
+    bool (*batchnorm_statistics)(void *user, const char *tensor, int64_t channels, float *beta, float *gamma);
+    void *user;
+    const cle_report *equalization; /* may be NULL */
+    /* A W2 Conv with zero padding reads a padded 0 where h - c would have
+     * held -c: absorbing into it moves its border outputs (the paper's
+     * formulation accepts this). false (the default): such pairs are skipped
+     * and FP32 outputs stay equal on data with x >= c; true: absorbed anyway. */
+    bool allow_padded_convolution;
+} high_bias_source;
+
+/* The shift absorbed from one layer: its output (and the Relu's) is now lower by shift_i. */
+typedef struct high_bias_shift {
+    char *tensor;             /* W1's output */
+    int64_t channels;
+    float *shift;             /* c_i >= 0 */
+} high_bias_shift;
+
+typedef struct high_bias_report {
+    int layers_absorbed;      /* W1 layers with some c_i > 0 */
+    int channels_absorbed;    /* channels with c_i > 0 */
+    int padded_skipped;       /* pairs left alone for a zero-padding Conv W2 (allow_padded_convolution off) */
+    int n_shifts;
+    high_bias_shift *shifts;
+} high_bias_report;
+
+void high_bias_report_free(high_bias_report *report);
+
+/* For every pair W1 -> Relu [-> MaxPool/Flatten] -> W2 (Conv or Gemm W2),
+ * moves c out of W1's bias into W2's (eq. 23): b1 -= c, b2 += W2 c, where
+ * W2 c sums W2[o, i, kernel...] c_i over the input channels and kernel
+ * positions of a Conv, and is B^T c for a Gemm (scaled by alpha/beta). A
+ * missing bias is created. Exact where every pre-activation x_i >= c_i when
+ * W2 does not zero-pad (see allow_padded_convolution). report may be NULL. */
+nnq_status pass_absorb_high_bias(nnq_model *model, const high_bias_source *source, high_bias_report *report);
+
 #endif
