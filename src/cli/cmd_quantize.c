@@ -60,6 +60,13 @@ static const char *const usage =
     "  --weight-clip M         weight range method: minmax (none), mse (default), kl\n"
     "  --quantile Q            kept fraction for quantile (default 0.9999)\n"
     "  --meanstd-k K           k of mean +- k std (default 3)\n"
+    "Equalization (white paper §3.2):\n"
+    "  --cle                   cross-layer equalization of consecutive layers (within\n"
+    "                          residual blocks; FP32 outputs unchanged)\n"
+    "  --cle-replace-relu6     equalize through ReLU6 by making it a Relu first (changes\n"
+    "                          FP32 outputs; default: such pairs are skipped)\n"
+    "  --bias-absorption M     move high biases into the next layer: data-free (from the\n"
+    "                          folded batch norms) or empirical (minima on --calib data)\n"
     "Selection (ONNX Runtime's names):\n"
     "  --op-types A,B          quantize only these operator types\n"
     "  --nodes-to-quantize A,B quantize only these nodes\n"
@@ -161,6 +168,12 @@ static void print_text(const quantize_args *args, const ptq_result *ptq, const a
     printf("model:      %s -> %s\n", args->model_path, args->output_path);
     printf("prepared:   %d batch norms folded, %d identities removed, %d constants folded\n",
            ptq->prep.batchnorms_folded, ptq->prep.identities_removed, ptq->prep.constants_folded);
+    if (args->config.cross_layer_equalization)
+        printf("equalized:  %d layer pairs, worst channel range spread %.2f -> %.2f%s\n", ptq->cle_pairs,
+               ptq->cle_spread_before, ptq->cle_spread_after,
+               ptq->cle_clips_replaced ? " (ReLU6 replaced by Relu: FP32 changed)" : "");
+    if (args->config.bias_absorption != BIAS_ABSORPTION_NONE)
+        printf("absorbed:   high biases of %d layers\n", ptq->bias_layers_absorbed);
     printf("quantized:  %d activations, %d weights, %d biases (W%dA%d, weights %s)\n", roles[0], roles[1], roles[2],
            args->config.weight_bits, args->config.activation_bits, args->config.per_channel ? "per channel" : "per tensor");
     if (!acc->measured) return;
@@ -189,6 +202,10 @@ static void print_json(const quantize_args *args, const ptq_result *ptq, const a
     json_int(&w, roles[2]);
     json_key(&w, "batchnorms_folded");
     json_int(&w, ptq->prep.batchnorms_folded);
+    json_key(&w, "cle_pairs");
+    json_int(&w, ptq->cle_pairs);
+    json_key(&w, "bias_layers_absorbed");
+    json_int(&w, ptq->bias_layers_absorbed);
     json_key(&w, "fp32_top1");
     if (acc->measured) json_double(&w, acc->fp32.top1);
     else json_null(&w);
@@ -268,6 +285,10 @@ static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) 
         else if (!strcmp(v, "uint8")) c->activations = ACTIVATION_TYPE_UINT8;
         else if (!strcmp(v, "int8")) c->activations = ACTIVATION_TYPE_INT8;
         else return cli_usage_error("quantize", "--activation-type is auto, uint8 or int8");
+    } else if ((v = cli_option_value(argc, argv, i, "--bias-absorption", &missing))) {
+        if (!strcmp(v, "data-free")) c->bias_absorption = BIAS_ABSORPTION_DATA_FREE;
+        else if (!strcmp(v, "empirical")) c->bias_absorption = BIAS_ABSORPTION_EMPIRICAL;
+        else return cli_usage_error("quantize", "--bias-absorption is data-free or empirical");
     } else if ((v = cli_option_value(argc, argv, i, "--joins", &missing))) {
         if (!strcmp(v, "requantize")) c->joins = JOIN_REQUANTIZE;
         else if (!strcmp(v, "shared")) c->joins = JOIN_SHARED;
@@ -324,6 +345,8 @@ static int parse_flag(quantize_args *a, const char *arg) {
     else if (!strcmp(arg, "--symmetric-activations")) c->activation_symmetric = true;
     else if (!strcmp(arg, "--power-of-two")) c->power_of_two = true;
     else if (!strcmp(arg, "--json")) a->as_json = true;
+    else if (!strcmp(arg, "--cle")) c->cross_layer_equalization = true;
+    else if (!strcmp(arg, "--cle-replace-relu6")) c->cross_layer_equalization = c->replace_relu6 = true;
     else return 1;
     return 0;
 }

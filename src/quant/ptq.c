@@ -5,6 +5,7 @@
 #include "base/status.h"
 #include "ir/model_copy.h"
 #include "quant/bn_ranges.h"
+#include "quant/channel_minima.h"
 #include "quant/weight_ranges.h"
 
 static bool needs_data(const plan_recipe *recipe) {
@@ -13,27 +14,104 @@ static bool needs_data(const plan_recipe *recipe) {
     return false;
 }
 
-/* "bn" ranges come from the BN parameters, read before folding erases them;
- * tensors no BN determines fall back to MSE on the calibration data. */
-static nnq_status set_bn_ranges(const nnq_model *model, ptq_result *out, plan_recipe *recipe,
-                                const calibration_options *options) {
-    bn_parameters bn;
-    nnq_status st = bn_parameters_collect(model, &bn);
-    int set = 0;
-    if (st == NNQ_OK) st = plan_set_bn_ranges(&out->prepared, &out->plan, recipe, &bn, &options->calib, &set);
-    bn_parameters_free(&bn);
+/* BN statistics describe W1's output channels; equalization rescales them
+ * (channel_scale) and absorption shifts them down by c (eq. 23-24). */
+static void follow_equalization(bn_parameters *bn, const cle_report *cle) {
+    for (int k = 0; k < bn->count; k++) {
+        int64_t channels;
+        const float *scale = cle_report_channel_scale(cle, bn->tensors[k], &channels);
+        if (!scale || channels != tensor_numel(&bn->beta[k])) continue;
+        float *beta = bn->beta[k].data, *gamma = bn->gamma[k].data;
+        for (int64_t c = 0; c < channels; c++) {
+            beta[c] *= scale[c];
+            gamma[c] *= scale[c];
+        }
+    }
+}
+
+static void follow_absorption(bn_parameters *bn, const high_bias_report *absorbed) {
+    for (int s = 0; s < absorbed->n_shifts; s++) {
+        int k = name_map_get(&bn->by_tensor, absorbed->shifts[s].tensor);
+        if (k < 0 || absorbed->shifts[s].channels != tensor_numel(&bn->beta[k])) continue;
+        float *beta = bn->beta[k].data;
+        for (int64_t c = 0; c < absorbed->shifts[s].channels; c++) beta[c] -= absorbed->shifts[s].shift[c];
+    }
+}
+
+static bool bn_statistics(void *user, const char *tensor, int64_t channels, float *beta, float *gamma) {
+    const bn_parameters *bn = user;
+    int k = name_map_get(&bn->by_tensor, tensor);
+    if (k < 0 || tensor_numel(&bn->beta[k]) != channels) return false;
+    memcpy(beta, bn->beta[k].data, sizeof(float) * (size_t)channels);
+    memcpy(gamma, bn->gamma[k].data, sizeof(float) * (size_t)channels);
+    return true;
+}
+
+static bool measured_minimum(void *user, const char *tensor, int64_t channels, float *minimum) {
+    return channel_minima_get(user, tensor, channels, minimum);
+}
+
+static nnq_status absorb_high_bias(const quant_config *config, nnq_dataset *calibration,
+                                   const calibration_options *options, bn_parameters *bn, ptq_result *out) {
+    high_bias_source source = {0};
+    channel_minima minima = {0};
+    if (config->bias_absorption == BIAS_ABSORPTION_EMPIRICAL) {
+        if (!calibration) return nnq_fail(NNQ_ERR_USAGE, "empirical bias absorption needs calibration data");
+        NNQ_TRY(channel_minima_measure(&out->prepared, calibration, options->batch_size, &minima));
+        source.channel_minimum = measured_minimum;
+        source.user = &minima;
+    } else {
+        source.batchnorm_statistics = bn_statistics;
+        source.user = bn;
+    }
+    high_bias_report report = {0};
+    nnq_status st = pass_absorb_high_bias(&out->prepared, &source, &report);
+    if (st == NNQ_OK) {
+        out->bias_layers_absorbed = report.layers_absorbed;
+        follow_absorption(bn, &report);
+    }
+    high_bias_report_free(&report);
+    channel_minima_free(&minima);
     return st;
 }
 
+/* The FP32-preserving rewrites of white paper §3.2 on the prepared graph. */
+static nnq_status equalize(const quant_config *config, nnq_dataset *calibration, const calibration_options *options,
+                           bn_parameters *bn, ptq_result *out) {
+    if (config->cross_layer_equalization) {
+        cle_options cle;
+        cle_options_init(&cle);
+        cle.replace_bounded_relu = config->replace_relu6;
+        cle_report report = {0};
+        nnq_status st = pass_equalize_cross_layer(&out->prepared, &cle, &report);
+        if (st == NNQ_OK) {
+            out->cle_pairs = report.pairs_equalized;
+            out->cle_clips_replaced = report.clips_replaced;
+            out->cle_spread_before = report.worst_spread_before;
+            out->cle_spread_after = report.worst_spread_after;
+            follow_equalization(bn, &report);
+        }
+        cle_report_free(&report);
+        NNQ_TRY(st);
+    }
+    if (config->bias_absorption != BIAS_ABSORPTION_NONE) NNQ_TRY(absorb_high_bias(config, calibration, options, bn, out));
+    int removed = 0; /* initializers a replaced Clip no longer reads */
+    return pass_remove_dead_nodes(&out->prepared, &removed);
+}
+
 static nnq_status run(const nnq_model *model, const quant_config *config, nnq_dataset *calibration,
-                      const calibration_options *options, ptq_result *out, plan_recipe *recipe) {
+                      const calibration_options *options, ptq_result *out, plan_recipe *recipe, bn_parameters *bn) {
+    NNQ_TRY(bn_parameters_collect(model, bn)); /* before folding erases them */
     NNQ_TRY(model_copy(&out->prepared, model));
     NNQ_TRY(model_prepare_for_quantization(&out->prepared, &out->prep));
+    NNQ_TRY(equalize(config, calibration, options, bn, out));
     NNQ_TRY(plan_build(&out->prepared, config, &out->plan, recipe));
     NNQ_TRY(plan_set_weight_ranges(&out->prepared, &out->plan, recipe, config, &options->calib));
+    /* "bn" ranges where a BN determines the tensor; the others fall back to MSE on data. */
     quant_config data_config = *config;
     if (strcmp(config->activation_method, "bn") == 0) {
-        NNQ_TRY(set_bn_ranges(model, out, recipe, options));
+        int set = 0;
+        NNQ_TRY(plan_set_bn_ranges(&out->prepared, &out->plan, recipe, bn, &options->calib, &set));
         data_config.activation_method = "mse";
     }
     if (needs_data(recipe)) {
@@ -52,8 +130,10 @@ nnq_status ptq_run(const nnq_model *model, const quant_config *config, nnq_datas
                    const calibration_options *options, ptq_result *out) {
     memset(out, 0, sizeof *out);
     plan_recipe recipe = {0};
-    nnq_status st = run(model, config, calibration, options, out, &recipe);
+    bn_parameters bn = {0};
+    nnq_status st = run(model, config, calibration, options, out, &recipe, &bn);
     plan_recipe_free(&recipe);
+    bn_parameters_free(&bn);
     if (st != NNQ_OK) ptq_result_free(out);
     return st;
 }

@@ -15,9 +15,16 @@ typedef struct ptq_result {
     nnq_model prepared;  /* the FP32 graph the plan annotates */
     nnq_plan plan;
     prep_report prep;
+    int cle_pairs;               /* layer pairs equalized */
+    int cle_clips_replaced;      /* ReLU6 turned into Relu for CLE (FP32 changed) */
+    double cle_spread_before, cle_spread_after; /* worst per-channel weight range spread */
+    int bias_layers_absorbed;    /* layers whose high bias moved to the next layer */
 } ptq_result;
 
-/* calibration may be NULL only when no activation needs data. */
+/* Steps, in order: prepare the graph; cross-layer equalization and high-bias
+ * absorption when configured (FP32-preserving graph changes); build the
+ * plan; weight grids; BN-based or calibrated activation grids; resolve.
+ * calibration may be NULL only when nothing needs data. */
 nnq_status ptq_run(const nnq_model *model, const quant_config *config, nnq_dataset *calibration,
                    const calibration_options *options, ptq_result *out);
 void ptq_result_free(ptq_result *result);

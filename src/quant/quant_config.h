@@ -18,6 +18,12 @@ typedef enum join_mode {
     JOIN_SHARED,     /* inputs and output share one grid covering them all (Aidge's max arbitration) */
 } join_mode;
 
+typedef enum bias_absorption_mode {
+    BIAS_ABSORPTION_NONE,
+    BIAS_ABSORPTION_DATA_FREE, /* c = max(0, beta - 3 gamma) from the folded BN (eq. 24's data-free form) */
+    BIAS_ABSORPTION_EMPIRICAL, /* c = max(0, min over the calibration data) */
+} bias_absorption_mode;
+
 #define QUANT_MAX_NAMES 256
 
 typedef struct name_list {
@@ -38,6 +44,9 @@ typedef struct quant_config {
     const char *weight_method;          /* "minmax", "mse", "kl" */
     const char *activation_method;      /* "minmax", "ema", "quantile", "mse", "kl", "meanstd", "bn" */
     const char *logits_method;          /* for the final outputs: "xent" by default, or any activation method */
+    bool cross_layer_equalization;      /* white paper §3.2 before quantizing (--cle) */
+    bool replace_relu6;                 /* CLE through ReLU6 by making it a Relu (an FP32 change) */
+    bias_absorption_mode bias_absorption;
     name_list op_types;                 /* empty: every op nnquant quantizes */
     name_list nodes_to_quantize;        /* empty: all */
     name_list nodes_to_exclude;
