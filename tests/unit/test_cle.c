@@ -29,14 +29,6 @@
 
 /* ---- Building models ---- */
 
-static uint32_t random_state = 2024u;
-
-/* Uniform in [lo, hi) from a 32-bit LCG (Numerical Recipes constants). */
-static float random_uniform(float lo, float hi) {
-    random_state = random_state * 1664525u + 1013904223u;
-    return lo + (hi - lo) * (float)(random_state >> 8) / (float)(1u << 24);
-}
-
 /* Random weights whose slice along `axis` (0 or 1) number c is scaled by
  * 10^(-2..1): the channel imbalance BN folding leaves (white paper fig. 5). */
 static void add_imbalanced(nnq_model *m, const char *name, int rank, const int64_t *dims, int axis) {
@@ -44,29 +36,10 @@ static void add_imbalanced(nnq_model *m, const char *name, int rank, const int64
     for (int d = axis + 1; d < rank; d++) inner *= dims[d];
     float *values = malloc(sizeof *values * (size_t)n);
     float scales[256];
-    for (int c = 0; c < dims[axis] && c < 256; c++) scales[c] = powf(10.0f, random_uniform(-2.0f, 1.0f));
-    for (int64_t i = 0; i < n; i++) values[i] = random_uniform(-1.0f, 1.0f) * scales[(i / inner) % dims[axis]];
+    for (int c = 0; c < dims[axis] && c < 256; c++) scales[c] = powf(10.0f, test_random_uniform(-2.0f, 1.0f));
+    for (int64_t i = 0; i < n; i++) values[i] = test_random_uniform(-1.0f, 1.0f) * scales[(i / inner) % dims[axis]];
     test_add_floats(m, name, rank, dims, values);
     free(values);
-}
-
-static void add_random(nnq_model *m, const char *name, int rank, const int64_t *dims, float lo, float hi) {
-    int64_t n = dims_numel(dims, rank);
-    float *values = malloc(sizeof *values * (size_t)n);
-    for (int64_t i = 0; i < n; i++) values[i] = random_uniform(lo, hi);
-    test_add_floats(m, name, rank, dims, values);
-    free(values);
-}
-
-static void set_ints(nnq_node *node, const char *name, int count, const int64_t *values) {
-    node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
-    nnq_attr *a = &node->attrs[node->n_attrs++];
-    memset(a, 0, sizeof *a);
-    a->name = strdup(name);
-    a->type = NNQ_ATTR_INTS;
-    a->count = count;
-    a->ints = malloc(sizeof *a->ints * (size_t)count);
-    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
 }
 
 /* Conv x -> y with weight "<name>_W" [out, in/group, k, k] (imbalanced output channels) and bias "<name>_b". */
@@ -77,11 +50,11 @@ static nnq_node *add_conv(nnq_model *m, const char *name, const char *x, const c
     snprintf(b, sizeof b, "%s_b", name);
     int64_t w_dims[4] = {out, in / group, k, k};
     add_imbalanced(m, w, 4, w_dims, 0);
-    add_random(m, b, 1, &out, -1.0f, 1.0f);
+    test_add_random(m, b, 1, &out, -1.0f, 1.0f);
     nnq_node *conv = test_add_node(m, "Conv", name, (const char *[]){x, w, b, NULL}, (const char *[]){y, NULL});
     if (group != 1) test_node_set_int(conv, "group", group);
-    set_ints(conv, "kernel_shape", 2, (const int64_t[]){k, k});
-    set_ints(conv, "pads", 4, (const int64_t[]){pad, pad, pad, pad});
+    test_node_set_ints(conv, "kernel_shape", 2, (const int64_t[]){k, k});
+    test_node_set_ints(conv, "pads", 4, (const int64_t[]){pad, pad, pad, pad});
     return conv;
 }
 
@@ -93,7 +66,7 @@ static nnq_node *add_gemm(nnq_model *m, const char *name, const char *x, const c
     snprintf(b, sizeof b, "%s_b", name);
     int64_t w_dims[2] = {trans_b ? out : in, trans_b ? in : out};
     add_imbalanced(m, w, 2, w_dims, trans_b ? 0 : 1);
-    add_random(m, b, 1, &out, -1.0f, 1.0f);
+    test_add_random(m, b, 1, &out, -1.0f, 1.0f);
     nnq_node *gemm = test_add_node(m, "Gemm", name, (const char *[]){x, w, b, NULL}, (const char *[]){y, NULL});
     if (trans_b) test_node_set_int(gemm, "transB", 1);
     return gemm;
@@ -111,44 +84,6 @@ static void image_model(nnq_model *m, int64_t channels, int64_t size) {
 
 /* ---- Running and comparing ---- */
 
-static int make_inputs(const nnq_model *m, nnq_tensor *inputs) {
-    int n = 0;
-    for (int i = 0; i < m->graph.n_inputs; i++) {
-        const nnq_value_info *info = &m->graph.inputs[i];
-        if (!graph_is_runtime_input(&m->graph, info->name)) continue;
-        int64_t dims[NNQ_MAX_RANK];
-        for (int d = 0; d < info->rank; d++) dims[d] = info->dims[d] > 0 ? info->dims[d] : 2;
-        nnq_tensor *t = &inputs[n++];
-        memset(t, 0, sizeof *t);
-        tensor_create(t, info->dtype, info->rank, dims);
-        t->name = strdup(info->name);
-        for (int64_t k = 0; k < tensor_numel(t); k++) tensor_set_double(t, k, random_uniform(-2.0f, 2.0f));
-    }
-    return n;
-}
-
-static bool run_model(const nnq_model *m, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs, nnq_tap *tap) {
-    nnq_executor *ex = NULL;
-    nnq_status st = executor_create(m, &ex);
-    if (st == NNQ_OK && tap) st = executor_add_tap(ex, *tap);
-    if (st == NNQ_OK) st = executor_run(ex, inputs, n_inputs, outputs);
-    if (st != NNQ_OK) fprintf(stderr, "run failed: %s\n", nnq_last_error());
-    executor_free(ex);
-    return st == NNQ_OK;
-}
-
-/* max |a - b| / max |reference|, or INFINITY on a shape mismatch. */
-static double relative_difference(const nnq_tensor *reference, const nnq_tensor *got) {
-    if (reference->rank != got->rank || tensor_numel(reference) != tensor_numel(got)) return INFINITY;
-    const float *r = reference->data, *g = got->data;
-    double scale = 0.0, worst = 0.0;
-    for (int64_t i = 0; i < tensor_numel(reference); i++) {
-        scale = fmax(scale, fabs(r[i]));
-        worst = fmax(worst, fabs((double)r[i] - g[i]));
-    }
-    return scale > 0.0 ? worst / scale : worst;
-}
-
 /* Outputs of a model on fixed inputs, to compare a rewritten model against. */
 typedef struct recorded_run {
     nnq_tensor inputs[4], outputs[4];
@@ -158,9 +93,9 @@ typedef struct recorded_run {
 
 static void record_run(const nnq_model *m, recorded_run *run) {
     memset(run, 0, sizeof *run);
-    run->n_inputs = make_inputs(m, run->inputs);
+    run->n_inputs = test_make_inputs(m, run->inputs);
     run->n_outputs = m->graph.n_outputs;
-    run->ran = run_model(m, run->inputs, run->n_inputs, run->outputs, NULL);
+    run->ran = test_run_model(m, run->inputs, run->n_inputs, run->outputs, NULL);
     CHECK(run->ran);
 }
 
@@ -168,9 +103,9 @@ static void record_run(const nnq_model *m, recorded_run *run) {
 static double difference_from(const nnq_model *m, const recorded_run *run) {
     nnq_tensor outputs[4] = {{0}};
     double worst = INFINITY;
-    if (run->ran && run_model(m, run->inputs, run->n_inputs, outputs, NULL)) {
+    if (run->ran && test_run_model(m, run->inputs, run->n_inputs, outputs, NULL)) {
         worst = 0.0;
-        for (int o = 0; o < run->n_outputs; o++) worst = fmax(worst, relative_difference(&run->outputs[o], &outputs[o]));
+        for (int o = 0; o < run->n_outputs; o++) worst = fmax(worst, test_relative_difference(&run->outputs[o], &outputs[o]));
     }
     for (int o = 0; o < run->n_outputs; o++) tensor_free(&outputs[o]);
     return worst;
@@ -369,7 +304,7 @@ static void test_dense_layers(void) {
     add_gemm(&m, "g1", "x", "h1", 6, 7, true);
     add_relu(&m, "h1", "r1");
     add_gemm(&m, "g2", "r1", "h2", 7, 5, false);
-    add_random(&m, "slope", 1, slope_dims, 0.05f, 0.3f);
+    test_add_random(&m, "slope", 1, slope_dims, 0.05f, 0.3f);
     test_add_node(&m, "PRelu", "prelu", (const char *[]){"h2", "slope", NULL}, (const char *[]){"p2", NULL});
     add_imbalanced(&m, "M", 2, matmul_dims, 1);
     test_add_node(&m, "MatMul", "matmul", (const char *[]){"p2", "M", NULL}, (const char *[]){"y", NULL});
@@ -397,8 +332,8 @@ static void test_through_pool_and_flatten(void) {
     add_conv(&m, "c1", "x", "h1", 3, 5, 3, 1, 1);
     add_relu(&m, "h1", "r1");
     nnq_node *pool = test_add_node(&m, "MaxPool", "pool", (const char *[]){"r1", NULL}, (const char *[]){"p1", NULL});
-    set_ints(pool, "kernel_shape", 2, (const int64_t[]){2, 2});
-    set_ints(pool, "strides", 2, (const int64_t[]){2, 2});
+    test_node_set_ints(pool, "kernel_shape", 2, (const int64_t[]){2, 2});
+    test_node_set_ints(pool, "strides", 2, (const int64_t[]){2, 2});
     add_conv(&m, "c2", "p1", "h2", 5, 4, 2, 1, 0); /* 4x4 -> 3x3 */
     test_add_node(&m, "LeakyRelu", "leaky", (const char *[]){"h2", NULL}, (const char *[]){"l2", NULL});
     test_add_node(&m, "Flatten", "flatten", (const char *[]){"l2", NULL}, (const char *[]){"f", NULL});
@@ -430,7 +365,7 @@ static void test_conv_transpose(void) {
     add_conv(&m, "c1", "x", "h1", 3, 4, 3, 1, 1);
     add_relu(&m, "h1", "r1");
     add_imbalanced(&m, "t_W", 4, t_dims, 0);
-    add_random(&m, "t_b", 1, &six, -1.0f, 1.0f);
+    test_add_random(&m, "t_b", 1, &six, -1.0f, 1.0f);
     nnq_node *t = test_add_node(&m, "ConvTranspose", "t", (const char *[]){"r1", "t_W", "t_b", NULL},
                                 (const char *[]){"h2", NULL});
     test_node_set_int(t, "group", 2);
@@ -492,7 +427,7 @@ static void test_residual_block(void) {
 /* Conv -> Clip(0, 6) -> Conv: skipped by default; with replace_bounded_relu the Clip becomes a
  * Relu and the result computes what the same model with a Relu in its place computes. */
 static void build_relu6_pair(nnq_model *m, bool clip) {
-    random_state = 77u; /* the same weights both times */
+    test_random_seed(77u); /* the same weights both times */
     image_model(m, 3, 4);
     int64_t y_dims[4] = {2, 2, 4, 4};
     test_add_output(m, "y", NNQ_FLOAT, 4, y_dims);
@@ -548,7 +483,7 @@ static void test_shared_weights_skipped(void) {
     add_relu(&m, "h", "r");
     add_conv(&m, "c2", "r", "y", 4, 2, 3, 1, 1);
     nnq_node *twin = test_add_node(&m, "Conv", "twin", (const char *[]){"x", "c1_W", NULL}, (const char *[]){"z", NULL});
-    set_ints(twin, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+    test_node_set_ints(twin, "pads", 4, (const int64_t[]){1, 1, 1, 1});
     cle_report report;
     equalize_keeping_outputs(&m, NULL, &report, "shared weights");
     CHECK(report.pairs_equalized == 0 && report.shared_skipped == 1);
@@ -654,7 +589,7 @@ static void test_absorb_measured_minimum(void) {
     channel_minimum_tap minimum = {.tensor = "h", .channels = 5};
     for (int c = 0; c < 64; c++) minimum.minimum[c] = INFINITY;
     nnq_tensor outputs[1] = {{0}};
-    CHECK(run_model(&m, data.inputs, data.n_inputs, outputs, &(nnq_tap){observe_minimum, &minimum}));
+    CHECK(test_run_model(&m, data.inputs, data.n_inputs, outputs, &(nnq_tap){observe_minimum, &minimum}));
     tensor_free(&outputs[0]);
     CHECK(minimum.minimum[0] > 0.0f && minimum.minimum[2] > 0.0f);
 
@@ -706,7 +641,7 @@ static void test_absorb_padded_second_layer(void) {
     channel_minimum_tap minimum = {.tensor = "h", .channels = 3};
     for (int c = 0; c < 64; c++) minimum.minimum[c] = INFINITY;
     nnq_tensor outputs[1] = {{0}};
-    CHECK(run_model(&m, data.inputs, data.n_inputs, outputs, &(nnq_tap){observe_minimum, &minimum}));
+    CHECK(test_run_model(&m, data.inputs, data.n_inputs, outputs, &(nnq_tap){observe_minimum, &minimum}));
     tensor_free(&outputs[0]);
     high_bias_source source = {.channel_minimum = tap_minimum, .user = &minimum};
     high_bias_report report;
@@ -716,7 +651,7 @@ static void test_absorb_padded_second_layer(void) {
     source.allow_padded_convolution = true;
     CHECK(pass_absorb_high_bias(&m, &source, &report) == NNQ_OK);
     CHECK(report.layers_absorbed == 1 && report.channels_absorbed == 3);
-    CHECK(run_model(&m, data.inputs, data.n_inputs, outputs, NULL));
+    CHECK(test_run_model(&m, data.inputs, data.n_inputs, outputs, NULL));
     const float *before = data.outputs[0].data, *after = outputs[0].data;
     double interior = 0.0, border = 0.0, scale = 0.0;
     for (int64_t i = 0; i < tensor_numel(&outputs[0]); i++) {
@@ -843,7 +778,7 @@ static void check_absorption(const nnq_model *equalized, bool allow_padded, cons
     record_run(&m, &data);
     all_minima all = {0};
     nnq_tensor outputs[4] = {{0}};
-    CHECK(run_model(&m, data.inputs, data.n_inputs, outputs, &(nnq_tap){observe_all_minima, &all}));
+    CHECK(test_run_model(&m, data.inputs, data.n_inputs, outputs, &(nnq_tap){observe_all_minima, &all}));
     for (int o = 0; o < data.n_outputs; o++) tensor_free(&outputs[o]);
     high_bias_source source = {.channel_minimum = lookup_minimum, .user = &all, .allow_padded_convolution = allow_padded};
     high_bias_report report;
@@ -894,6 +829,7 @@ static void test_bundled_models(void) {
 }
 
 int main(void) {
+    test_random_seed(2024u);
     test_single_pair_closed_form();
     test_conv_chain_converges();
     test_depthwise_separable();

@@ -3,11 +3,14 @@
 #ifndef NNQ_TESTS_TEST_MODEL_H
 #define NNQ_TESTS_TEST_MODEL_H
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/graph.h"
+#include "run/executor.h"
 
 static inline void test_model_init(nnq_model *m, int64_t opset) {
     memset(m, 0, sizeof *m);
@@ -71,13 +74,114 @@ static inline nnq_node *test_add_node(nnq_model *m, const char *op_type, const c
     return &m->graph.nodes[m->graph.n_nodes - 1];
 }
 
-static inline void test_node_set_int(nnq_node *node, const char *name, int64_t value) {
+
+static inline void test_node_add_attr(nnq_node *node, const char *name, nnq_attr_type type, nnq_attr **out) {
     node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
     nnq_attr *a = &node->attrs[node->n_attrs++];
     memset(a, 0, sizeof *a);
     a->name = strdup(name);
-    a->type = NNQ_ATTR_INT;
+    a->type = type;
+    *out = a;
+}
+
+static inline void test_node_set_int(nnq_node *node, const char *name, int64_t value) {
+    nnq_attr *a;
+    test_node_add_attr(node, name, NNQ_ATTR_INT, &a);
     a->i = value;
+}
+
+static inline void test_node_set_float(nnq_node *node, const char *name, float value) {
+    nnq_attr *a;
+    test_node_add_attr(node, name, NNQ_ATTR_FLOAT, &a);
+    a->f = value;
+}
+
+static inline void test_node_set_ints(nnq_node *node, const char *name, int count, const int64_t *values) {
+    nnq_attr *a;
+    test_node_add_attr(node, name, NNQ_ATTR_INTS, &a);
+    a->count = count;
+    a->ints = malloc(sizeof *a->ints * (size_t)(count > 0 ? count : 1));
+    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
+}
+
+static inline void test_node_set_floats(nnq_node *node, const char *name, int count, const float *values) {
+    nnq_attr *a;
+    test_node_add_attr(node, name, NNQ_ATTR_FLOATS, &a);
+    a->count = count;
+    a->floats = malloc(sizeof *a->floats * (size_t)(count > 0 ? count : 1));
+    memcpy(a->floats, values, sizeof *a->floats * (size_t)count);
+}
+
+/* ---- Reproducible random values ---- */
+
+static uint32_t test_random_state = 12345u;
+
+static inline void test_random_seed(uint32_t seed) { test_random_state = seed; }
+
+/* Uniform in [lo, hi) from a 32-bit LCG (Numerical Recipes constants). */
+static inline float test_random_uniform(float lo, float hi) {
+    test_random_state = test_random_state * 1664525u + 1013904223u;
+    return lo + (hi - lo) * (float)(test_random_state >> 8) / (float)(1u << 24);
+}
+
+/* A float initializer of uniform random values. */
+static inline void test_add_random(nnq_model *m, const char *name, int rank, const int64_t *dims, float lo, float hi) {
+    int64_t n = dims_numel(dims, rank);
+    float *values = malloc(sizeof *values * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; i++) values[i] = test_random_uniform(lo, hi);
+    test_add_floats(m, name, rank, dims, values);
+    free(values);
+}
+
+/* ---- Running and comparing ---- */
+
+/* Random values in [-2, 2) for every runtime input of the graph (symbolic dims as 2); returns how many. */
+static inline int test_make_inputs(const nnq_model *m, nnq_tensor *inputs) {
+    int n = 0;
+    for (int i = 0; i < m->graph.n_inputs; i++) {
+        const nnq_value_info *info = &m->graph.inputs[i];
+        if (!graph_is_runtime_input(&m->graph, info->name)) continue;
+        int64_t dims[NNQ_MAX_RANK];
+        for (int d = 0; d < info->rank; d++) dims[d] = info->dims[d] > 0 ? info->dims[d] : 2;
+        nnq_tensor *t = &inputs[n++];
+        memset(t, 0, sizeof *t);
+        tensor_create(t, info->dtype, info->rank, dims);
+        t->name = strdup(info->name);
+        for (int64_t k = 0; k < tensor_numel(t); k++) tensor_set_double(t, k, test_random_uniform(-2.0f, 2.0f));
+    }
+    return n;
+}
+
+/* Runs m (with tap, if not NULL) into outputs; false (and the error on stderr) on failure. */
+static inline bool test_run_model(const nnq_model *m, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs,
+                                  const nnq_tap *tap) {
+    nnq_executor *ex = NULL;
+    nnq_status st = executor_create(m, &ex);
+    if (st == NNQ_OK && tap) st = executor_add_tap(ex, *tap);
+    if (st == NNQ_OK) st = executor_run(ex, inputs, n_inputs, outputs);
+    if (st != NNQ_OK) fprintf(stderr, "run failed: %s\n", nnq_last_error());
+    executor_free(ex);
+    return st == NNQ_OK;
+}
+
+/* max |reference - got| / max |reference| for float tensors, INFINITY on a type or shape mismatch. */
+static inline double test_relative_difference(const nnq_tensor *reference, const nnq_tensor *got) {
+    if (reference->dtype != NNQ_FLOAT || got->dtype != NNQ_FLOAT || reference->rank != got->rank) return INFINITY;
+    for (int d = 0; d < reference->rank; d++)
+        if (reference->dims[d] != got->dims[d]) return INFINITY;
+    const float *r = reference->data, *g = got->data;
+    double scale = 0.0, worst = 0.0;
+    for (int64_t i = 0; i < tensor_numel(reference); i++) {
+        scale = fmax(scale, fabs(r[i]));
+        worst = fmax(worst, fabs((double)r[i] - g[i]));
+    }
+    return scale > 0.0 ? worst / scale : worst;
+}
+
+static inline int test_count_ops(const nnq_model *m, const char *op_type) {
+    int count = 0;
+    for (int n = 0; n < m->graph.n_nodes; n++) count += strcmp(m->graph.nodes[n].op_type, op_type) == 0;
+    return count;
 }
 
 #endif

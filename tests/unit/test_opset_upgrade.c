@@ -12,37 +12,6 @@
 #include "run/executor.h"
 #include "test_model.h"
 
-static void node_set_ints(nnq_node *node, const char *name, const int64_t *values, int count) {
-    node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
-    nnq_attr *a = &node->attrs[node->n_attrs++];
-    memset(a, 0, sizeof *a);
-    a->name = strdup(name);
-    a->type = NNQ_ATTR_INTS;
-    a->count = count;
-    a->ints = malloc(sizeof(int64_t) * (size_t)count);
-    memcpy(a->ints, values, sizeof(int64_t) * (size_t)count);
-}
-
-static void node_set_float(nnq_node *node, const char *name, float value) {
-    node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
-    nnq_attr *a = &node->attrs[node->n_attrs++];
-    memset(a, 0, sizeof *a);
-    a->name = strdup(name);
-    a->type = NNQ_ATTR_FLOAT;
-    a->f = value;
-}
-
-static void node_set_floats(nnq_node *node, const char *name, const float *values, int count) {
-    node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
-    nnq_attr *a = &node->attrs[node->n_attrs++];
-    memset(a, 0, sizeof *a);
-    a->name = strdup(name);
-    a->type = NNQ_ATTR_FLOATS;
-    a->count = count;
-    a->floats = malloc(sizeof(float) * (size_t)count);
-    memcpy(a->floats, values, sizeof(float) * (size_t)count);
-}
-
 /* Runs m on input "x" (float, dims, values) into *y; false on failure. */
 static bool run(const nnq_model *m, int rank, const int64_t *dims, const float *values, nnq_tensor *y) {
     nnq_executor *ex = NULL;
@@ -65,12 +34,6 @@ static bool has_attr(const nnq_model *m, const char *op_type, const char *attr) 
     for (int n = 0; n < m->graph.n_nodes; n++)
         if (strcmp(m->graph.nodes[n].op_type, op_type) == 0 && node_find_attr(&m->graph.nodes[n], attr)) return true;
     return false;
-}
-
-static int count_ops(const nnq_model *m, const char *op_type) {
-    int count = 0;
-    for (int n = 0; n < m->graph.n_nodes; n++) count += strcmp(m->graph.nodes[n].op_type, op_type) == 0;
-    return count;
 }
 
 static void check_values(const nnq_tensor *y, int rank, const int64_t *dims, const float *want, double tol) {
@@ -115,7 +78,7 @@ static void test_softmax_coerced_axis(void) {
     CHECK(run(&m, 3, dims, x, &before));
     check_values(&before, 3, dims, want, 1e-6);
     if (upgrade(&m, 13, 1)) {
-        CHECK(count_ops(&m, "Flatten") == 1 && count_ops(&m, "Reshape") == 1 && count_ops(&m, "Shape") == 1);
+        CHECK(test_count_ops(&m, "Flatten") == 1 && test_count_ops(&m, "Reshape") == 1 && test_count_ops(&m, "Shape") == 1);
         CHECK(run(&m, 3, dims, x, &after));
         check_values(&after, 3, dims, want, 1e-6);
     }
@@ -159,7 +122,7 @@ static void test_unsqueeze_axes(void) {
     test_add_output(&m, "y", NNQ_FLOAT, 3, out_dims);
     nnq_node *node = test_add_node(&m, "Unsqueeze", "unsqueeze", (const char *const[]){"x", NULL},
                                    (const char *const[]){"y", NULL});
-    node_set_ints(node, "axes", (const int64_t[]){0, -1}, 2);
+    test_node_set_ints(node, "axes", 2, (const int64_t[]){0, -1});
     const float x[3] = {1.5f, -2.0f, 3.0f};
     nnq_tensor after = {0};
     if (upgrade(&m, 13, 1)) {
@@ -184,8 +147,8 @@ static void test_clip_bounds(void) {
     test_add_input(&m, "x", NNQ_FLOAT, 1, dims);
     test_add_output(&m, "y", NNQ_FLOAT, 1, dims);
     nnq_node *clip = test_add_node(&m, "Clip", "clip", (const char *const[]){"x", NULL}, (const char *const[]){"y", NULL});
-    node_set_float(clip, "min", -1.0f);
-    node_set_float(clip, "max", 2.5f);
+    test_node_set_float(clip, "min", -1.0f);
+    test_node_set_float(clip, "max", 2.5f);
     const float x[5] = {-3.0f, -1.0f, 0.5f, 2.5f, 7.0f}, want[5] = {-1.0f, -1.0f, 0.5f, 2.5f, 2.5f};
     nnq_tensor before = {0}, after = {0};
     CHECK(run(&m, 1, dims, x, &before));
@@ -215,7 +178,7 @@ static void test_upsample_nearest(int opset) {
     nnq_node *node;
     if (opset < 9) {
         node = test_add_node(&m, "Upsample", "upsample", (const char *const[]){"x", NULL}, (const char *const[]){"y", NULL});
-        node_set_floats(node, "scales", scales, 4);
+        test_node_set_floats(node, "scales", 4, scales);
     } else {
         test_add_floats(&m, "scales", 1, (const int64_t[]){4}, scales);
         node = test_add_node(&m, "Upsample", "upsample", (const char *const[]){"x", "scales", NULL},

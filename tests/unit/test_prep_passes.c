@@ -28,42 +28,6 @@
 
 /* ---- Building models ---- */
 
-static uint32_t random_state = 12345u;
-
-/* Uniform in [lo, hi) from a 32-bit LCG (Numerical Recipes constants). */
-static float random_uniform(float lo, float hi) {
-    random_state = random_state * 1664525u + 1013904223u;
-    return lo + (hi - lo) * (float)(random_state >> 8) / (float)(1u << 24);
-}
-
-static void add_random(nnq_model *m, const char *name, int rank, const int64_t *dims, float lo, float hi) {
-    int64_t n = dims_numel(dims, rank);
-    float *values = malloc(sizeof *values * (size_t)(n > 0 ? n : 1));
-    for (int64_t i = 0; i < n; i++) values[i] = random_uniform(lo, hi);
-    test_add_floats(m, name, rank, dims, values);
-    free(values);
-}
-
-static void set_float(nnq_node *node, const char *name, float value) {
-    node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
-    nnq_attr *a = &node->attrs[node->n_attrs++];
-    memset(a, 0, sizeof *a);
-    a->name = strdup(name);
-    a->type = NNQ_ATTR_FLOAT;
-    a->f = value;
-}
-
-static void set_ints(nnq_node *node, const char *name, int count, const int64_t *values) {
-    node->attrs = realloc(node->attrs, sizeof *node->attrs * (size_t)(node->n_attrs + 1));
-    nnq_attr *a = &node->attrs[node->n_attrs++];
-    memset(a, 0, sizeof *a);
-    a->name = strdup(name);
-    a->type = NNQ_ATTR_INTS;
-    a->count = count;
-    a->ints = malloc(sizeof *a->ints * (size_t)count);
-    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
-}
-
 /* BN parameters "<prefix>_gamma/_beta/_mean/_var" for channels, and the BN node x -> y. */
 static nnq_node *add_batchnorm(nnq_model *m, const char *prefix, int64_t channels, const char *x, const char *y) {
     char names[4][64];
@@ -71,56 +35,16 @@ static nnq_node *add_batchnorm(nnq_model *m, const char *prefix, int64_t channel
     const float lo[4] = {0.5f, -1.0f, -1.0f, 0.1f}, hi[4] = {1.5f, 1.0f, 1.0f, 2.0f};
     for (int i = 0; i < 4; i++) {
         snprintf(names[i], sizeof names[i], "%s_%s", prefix, suffixes[i]);
-        add_random(m, names[i], 1, &channels, lo[i], hi[i]);
+        test_add_random(m, names[i], 1, &channels, lo[i], hi[i]);
     }
     nnq_node *bn = test_add_node(m, "BatchNormalization", prefix,
                                  (const char *[]){x, names[0], names[1], names[2], names[3], NULL},
                                  (const char *[]){y, NULL});
-    set_float(bn, "epsilon", 1e-3f);
+    test_node_set_float(bn, "epsilon", 1e-3f);
     return bn;
 }
 
 /* ---- Running and comparing ---- */
-
-/* Random values for every runtime input of the graph (symbolic dims as 2). */
-static int make_inputs(const nnq_model *m, nnq_tensor *inputs) {
-    int n = 0;
-    for (int i = 0; i < m->graph.n_inputs; i++) {
-        const nnq_value_info *info = &m->graph.inputs[i];
-        if (!graph_is_runtime_input(&m->graph, info->name)) continue;
-        int64_t dims[NNQ_MAX_RANK];
-        for (int d = 0; d < info->rank; d++) dims[d] = info->dims[d] > 0 ? info->dims[d] : 2;
-        nnq_tensor *t = &inputs[n++];
-        memset(t, 0, sizeof *t);
-        tensor_create(t, info->dtype, info->rank, dims);
-        t->name = strdup(info->name);
-        for (int64_t k = 0; k < tensor_numel(t); k++) tensor_set_double(t, k, random_uniform(-2.0f, 2.0f));
-    }
-    return n;
-}
-
-static bool run_model(const nnq_model *m, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
-    nnq_executor *ex = NULL;
-    nnq_status st = executor_create(m, &ex);
-    if (st == NNQ_OK) st = executor_run(ex, inputs, n_inputs, outputs);
-    if (st != NNQ_OK) fprintf(stderr, "run failed: %s\n", nnq_last_error());
-    executor_free(ex);
-    return st == NNQ_OK;
-}
-
-/* max |a - b| / max |reference|, or INFINITY on a shape or type mismatch. */
-static double relative_difference(const nnq_tensor *reference, const nnq_tensor *got) {
-    if (reference->dtype != NNQ_FLOAT || got->dtype != NNQ_FLOAT || reference->rank != got->rank) return INFINITY;
-    for (int d = 0; d < reference->rank; d++)
-        if (reference->dims[d] != got->dims[d]) return INFINITY;
-    const float *r = reference->data, *g = got->data;
-    double scale = 0.0, worst = 0.0;
-    for (int64_t i = 0; i < tensor_numel(reference); i++) {
-        scale = fmax(scale, fabs(r[i]));
-        worst = fmax(worst, fabs((double)r[i] - g[i]));
-    }
-    return scale > 0.0 ? worst / scale : worst;
-}
 
 typedef nnq_status (*counting_pass)(nnq_model *model, int *count);
 
@@ -135,17 +59,17 @@ static nnq_status prepare_counting_batchnorms(nnq_model *model, int *count) {
  * succeeded and every output stayed equal. Returns the pass's count. */
 static int check_pass_keeps_outputs(nnq_model *m, counting_pass pass, const char *what) {
     nnq_tensor inputs[8], before[8] = {{0}}, after[8] = {{0}};
-    int n_inputs = make_inputs(m, inputs), count = -1, n_outputs = m->graph.n_outputs;
-    bool ran = run_model(m, inputs, n_inputs, before);
+    int n_inputs = test_make_inputs(m, inputs), count = -1, n_outputs = m->graph.n_outputs;
+    bool ran = test_run_model(m, inputs, n_inputs, before, NULL);
     CHECK_MSG(ran, "%s: original model runs", what);
     nnq_status st = pass(m, &count);
     CHECK_MSG(st == NNQ_OK, "%s: %s", what, nnq_last_error());
     if (ran && st == NNQ_OK) {
         CHECK_MSG(m->graph.n_outputs == n_outputs, "%s: output count", what);
-        bool ran_after = run_model(m, inputs, n_inputs, after);
+        bool ran_after = test_run_model(m, inputs, n_inputs, after, NULL);
         CHECK_MSG(ran_after, "%s: rewritten model runs", what);
         for (int o = 0; ran_after && o < n_outputs; o++) {
-            double diff = relative_difference(&before[o], &after[o]);
+            double diff = test_relative_difference(&before[o], &after[o]);
             CHECK_MSG(diff <= RELATIVE_TOLERANCE, "%s: output %d differs by %g", what, o, diff);
         }
     }
@@ -155,12 +79,6 @@ static int check_pass_keeps_outputs(nnq_model *m, counting_pass pass, const char
         tensor_free(&after[o]);
     }
     return count;
-}
-
-static int count_ops(const nnq_model *m, const char *op_type) {
-    int n = 0;
-    for (int i = 0; i < m->graph.n_nodes; i++) n += strcmp(m->graph.nodes[i].op_type, op_type) == 0;
-    return n;
 }
 
 static const nnq_node *find_node(const nnq_model *m, const char *name) {
@@ -194,7 +112,7 @@ static void test_fold_closed_form(void) {
     test_add_node(&m, "Conv", "conv", (const char *[]){"x", "W", "b", NULL}, (const char *[]){"c", NULL});
     nnq_node *bn = test_add_node(&m, "BatchNormalization", "bn",
                                  (const char *[]){"c", "gamma", "beta", "mean", "var", NULL}, (const char *[]){"y", NULL});
-    set_float(bn, "epsilon", 1.0f);
+    test_node_set_float(bn, "epsilon", 1.0f);
     int folded = check_pass_keeps_outputs(&m, pass_fold_batchnorm, "closed form");
     CHECK(folded == 1);
     CHECK(m.graph.n_nodes == 1 && strcmp(m.graph.nodes[0].outputs[0], "y") == 0);
@@ -214,13 +132,13 @@ static void build_conv_bn(nnq_model *m, int64_t c_in, int64_t c_out, int64_t gro
     int64_t x_dims[4] = {2, c_in, 5, 5}, y_dims[4] = {2, c_out, 5, 5}, w_dims[4] = {c_out, c_in / group, 3, 3};
     test_add_input(m, "x", NNQ_FLOAT, 4, x_dims);
     test_add_output(m, "y", NNQ_FLOAT, 4, y_dims);
-    add_random(m, "W", 4, w_dims, -1.0f, 1.0f);
-    if (with_bias) add_random(m, "B", 1, &c_out, -1.0f, 1.0f);
+    test_add_random(m, "W", 4, w_dims, -1.0f, 1.0f);
+    if (with_bias) test_add_random(m, "B", 1, &c_out, -1.0f, 1.0f);
     nnq_node *conv = test_add_node(m, "Conv", "conv", with_bias ? (const char *[]){"x", "W", "B", NULL}
                                                                 : (const char *[]){"x", "W", NULL},
                                    (const char *[]){"c", NULL});
     test_node_set_int(conv, "group", group);
-    set_ints(conv, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+    test_node_set_ints(conv, "pads", 4, (const int64_t[]){1, 1, 1, 1});
     add_batchnorm(m, "bn", c_out, "c", "y");
 }
 
@@ -241,7 +159,7 @@ static void test_fold_conv_variants(void) {
         build_conv_bn(&m, cases[i].c_in, cases[i].c_out, cases[i].group, cases[i].with_bias);
         int folded = check_pass_keeps_outputs(&m, pass_fold_batchnorm, cases[i].what);
         CHECK_MSG(folded == 1, "%s: folded %d", cases[i].what, folded);
-        CHECK_MSG(m.graph.n_nodes == 1 && count_ops(&m, "Conv") == 1, "%s: %d nodes", cases[i].what, m.graph.n_nodes);
+        CHECK_MSG(m.graph.n_nodes == 1 && test_count_ops(&m, "Conv") == 1, "%s: %d nodes", cases[i].what, m.graph.n_nodes);
         const nnq_node *conv = find_node(&m, "conv");
         CHECK_MSG(conv && conv->n_inputs == 3 && *conv->inputs[2] && strcmp(conv->outputs[0], "y") == 0,
                   "%s: conv has a bias and produces y", cases[i].what);
@@ -257,16 +175,16 @@ static void test_fold_conv_transpose(void) {
         int64_t x_dims[4] = {1, 4, 3, 3}, y_dims[4] = {1, 6, 6, 6}, w_dims[4] = {4, 3, 2, 2}, c_out = 6;
         test_add_input(&m, "x", NNQ_FLOAT, 4, x_dims);
         test_add_output(&m, "y", NNQ_FLOAT, 4, y_dims);
-        add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
-        if (with_bias) add_random(&m, "B", 1, &c_out, -1.0f, 1.0f);
+        test_add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
+        if (with_bias) test_add_random(&m, "B", 1, &c_out, -1.0f, 1.0f);
         nnq_node *convt = test_add_node(&m, "ConvTranspose", "convt",
                                         with_bias ? (const char *[]){"x", "W", "B", NULL} : (const char *[]){"x", "W", NULL},
                                         (const char *[]){"c", NULL});
         test_node_set_int(convt, "group", 2);
-        set_ints(convt, "strides", 2, (const int64_t[]){2, 2});
+        test_node_set_ints(convt, "strides", 2, (const int64_t[]){2, 2});
         add_batchnorm(&m, "bn", c_out, "c", "y");
         int folded = check_pass_keeps_outputs(&m, pass_fold_batchnorm, with_bias ? "convtranspose+bn" : "convtranspose no bias+bn");
-        CHECK(folded == 1 && m.graph.n_nodes == 1 && count_ops(&m, "ConvTranspose") == 1);
+        CHECK(folded == 1 && m.graph.n_nodes == 1 && test_count_ops(&m, "ConvTranspose") == 1);
         model_free(&m);
     }
 }
@@ -278,16 +196,16 @@ static void build_gemm_bn(nnq_model *m, bool trans_b, int c_rank) {
     int64_t c_dims[2] = {1, 4}, scalar_dims[1] = {1};
     test_add_input(m, "x", NNQ_FLOAT, 2, x_dims);
     test_add_output(m, "y", NNQ_FLOAT, 2, y_dims);
-    add_random(m, "W", 2, w_dims, -1.0f, 1.0f);
-    if (c_rank == 2) add_random(m, "C", 2, c_dims, -1.0f, 1.0f);       /* [1, 4] */
-    else if (c_rank == 1) add_random(m, "C", 1, c_dims + 1, -1.0f, 1.0f); /* [4] */
-    else if (c_rank == 0) add_random(m, "C", 1, scalar_dims, -1.0f, 1.0f); /* [1]: one value for all */
+    test_add_random(m, "W", 2, w_dims, -1.0f, 1.0f);
+    if (c_rank == 2) test_add_random(m, "C", 2, c_dims, -1.0f, 1.0f);       /* [1, 4] */
+    else if (c_rank == 1) test_add_random(m, "C", 1, c_dims + 1, -1.0f, 1.0f); /* [4] */
+    else if (c_rank == 0) test_add_random(m, "C", 1, scalar_dims, -1.0f, 1.0f); /* [1]: one value for all */
     nnq_node *gemm = test_add_node(m, "Gemm", "gemm", c_rank >= 0 ? (const char *[]){"x", "W", "C", NULL}
                                                                   : (const char *[]){"x", "W", NULL},
                                    (const char *[]){"g", NULL});
     test_node_set_int(gemm, "transB", trans_b);
-    set_float(gemm, "alpha", 0.5f);
-    set_float(gemm, "beta", 2.0f);
+    test_node_set_float(gemm, "alpha", 0.5f);
+    test_node_set_float(gemm, "beta", 2.0f);
     add_batchnorm(m, "bn", 4, "g", "y");
 }
 
@@ -320,7 +238,7 @@ static void build_matmul_bn(nnq_model *m, int x_rank, int64_t features) {
     if (x_rank == 2) x_dims[1] = 5, y_dims[1] = features;
     test_add_input(m, "x", NNQ_FLOAT, x_rank, x_dims);
     test_add_output(m, "y", NNQ_FLOAT, x_rank, y_dims);
-    add_random(m, "W", 2, w_dims, -1.0f, 1.0f);
+    test_add_random(m, "W", 2, w_dims, -1.0f, 1.0f);
     test_add_node(m, "MatMul", "matmul", (const char *[]){"x", "W", NULL}, (const char *[]){"mm", NULL});
     add_batchnorm(m, "bn", y_dims[1], "mm", "y");
 }
@@ -334,7 +252,7 @@ static void test_fold_matmul(void) {
     nnq_model m;
     build_matmul_bn(&m, 2, 4);
     int folded = check_pass_keeps_outputs(&m, infer_shapes_then_fold, "matmul+bn");
-    CHECK(folded == 1 && m.graph.n_nodes == 1 && count_ops(&m, "Gemm") == 1);
+    CHECK(folded == 1 && m.graph.n_nodes == 1 && test_count_ops(&m, "Gemm") == 1);
     const nnq_node *gemm = find_node(&m, "matmul");
     CHECK(gemm && gemm->n_inputs == 3 && strcmp(gemm->outputs[0], "y") == 0);
     model_free(&m);
@@ -343,7 +261,7 @@ static void test_fold_matmul(void) {
      * though both have 3 entries - folding along features would be wrong. */
     build_matmul_bn(&m, 3, 3);
     folded = check_pass_keeps_outputs(&m, infer_shapes_then_fold, "3-D matmul+bn");
-    CHECK(folded == 0 && count_ops(&m, "BatchNormalization") == 1 && count_ops(&m, "MatMul") == 1);
+    CHECK(folded == 0 && test_count_ops(&m, "BatchNormalization") == 1 && test_count_ops(&m, "MatMul") == 1);
     model_free(&m);
 }
 
@@ -356,8 +274,8 @@ static void test_unfoldable_batchnorms_stay(void) {
     test_add_input(&m, "x", NNQ_FLOAT, 4, x_dims);
     const char *outputs[] = {"y_shared", "r", "c2", "y_graph_output", "y_add", "y_input"};
     for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) test_add_output(&m, outputs[i], NNQ_FLOAT, 4, x_dims);
-    add_random(&m, "W1", 4, w_dims, -1.0f, 1.0f);
-    add_random(&m, "W2", 4, w_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W1", 4, w_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W2", 4, w_dims, -1.0f, 1.0f);
     test_add_node(&m, "Conv", "conv1", (const char *[]){"x", "W1", NULL}, (const char *[]){"c1", NULL});
     add_batchnorm(&m, "bn_shared", 3, "c1", "y_shared");
     test_add_node(&m, "Relu", "relu", (const char *[]){"c1", NULL}, (const char *[]){"r", NULL});
@@ -368,7 +286,7 @@ static void test_unfoldable_batchnorms_stay(void) {
     add_batchnorm(&m, "bn_input", 3, "x", "y_input");
     int folded = check_pass_keeps_outputs(&m, pass_fold_batchnorm, "unfoldable");
     CHECK_MSG(folded == 0, "folded %d", folded);
-    CHECK(count_ops(&m, "BatchNormalization") == 4 && m.graph.n_nodes == 8);
+    CHECK(test_count_ops(&m, "BatchNormalization") == 4 && m.graph.n_nodes == 8);
     model_free(&m);
 }
 
@@ -381,14 +299,14 @@ static void test_shared_weight_is_copied(void) {
     test_add_input(&m, "x", NNQ_FLOAT, 4, x_dims);
     test_add_output(&m, "y", NNQ_FLOAT, 4, x_dims);
     test_add_output(&m, "z", NNQ_FLOAT, 4, x_dims);
-    add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
     float original[81];
     memcpy(original, initializer_floats(&m, "W"), sizeof original);
     nnq_node *conv1 = test_add_node(&m, "Conv", "conv1", (const char *[]){"x", "W", NULL}, (const char *[]){"c", NULL});
-    set_ints(conv1, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+    test_node_set_ints(conv1, "pads", 4, (const int64_t[]){1, 1, 1, 1});
     add_batchnorm(&m, "bn", 3, "c", "y");
     nnq_node *conv2 = test_add_node(&m, "Conv", "conv2", (const char *[]){"x", "W", NULL}, (const char *[]){"z", NULL});
-    set_ints(conv2, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+    test_node_set_ints(conv2, "pads", 4, (const int64_t[]){1, 1, 1, 1});
     int folded = check_pass_keeps_outputs(&m, pass_fold_batchnorm, "shared weight");
     CHECK(folded == 1);
     const nnq_node *c1 = find_node(&m, "conv1"), *c2 = find_node(&m, "conv2");
@@ -406,15 +324,15 @@ static void test_fold_chain(void) {
     int64_t x_dims[4] = {1, 2, 6, 6}, w1_dims[4] = {4, 2, 3, 3}, w2_dims[4] = {5, 4, 1, 1}, y_dims[4] = {1, 5, 4, 4};
     test_add_input(&m, "x", NNQ_FLOAT, 4, x_dims);
     test_add_output(&m, "y", NNQ_FLOAT, 4, y_dims);
-    add_random(&m, "W1", 4, w1_dims, -1.0f, 1.0f);
-    add_random(&m, "W2", 4, w2_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W1", 4, w1_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W2", 4, w2_dims, -1.0f, 1.0f);
     test_add_node(&m, "Conv", "conv1", (const char *[]){"x", "W1", NULL}, (const char *[]){"c1", NULL});
     add_batchnorm(&m, "bn1", 4, "c1", "b1");
     test_add_node(&m, "Relu", "relu", (const char *[]){"b1", NULL}, (const char *[]){"r1", NULL});
     test_add_node(&m, "Conv", "conv2", (const char *[]){"r1", "W2", NULL}, (const char *[]){"c2", NULL});
     add_batchnorm(&m, "bn2", 5, "c2", "y");
     int folded = check_pass_keeps_outputs(&m, pass_fold_batchnorm, "conv-bn-relu-conv-bn at opset 9");
-    CHECK(folded == 2 && m.graph.n_nodes == 3 && count_ops(&m, "BatchNormalization") == 0);
+    CHECK(folded == 2 && m.graph.n_nodes == 3 && test_count_ops(&m, "BatchNormalization") == 0);
     model_free(&m);
 }
 
@@ -434,7 +352,7 @@ static void test_identity_chain(void) {
     test_add_node(&m, "Relu", "relu2", (const char *[]){"c", NULL}, (const char *[]){"y", NULL});
     test_add_node(&m, "Sigmoid", "sigmoid", (const char *[]){"b", NULL}, (const char *[]){"z", NULL});
     int removed = check_pass_keeps_outputs(&m, pass_remove_identities, "identity chain");
-    CHECK(removed == 2 && m.graph.n_nodes == 3 && count_ops(&m, "Identity") == 0);
+    CHECK(removed == 2 && m.graph.n_nodes == 3 && test_count_ops(&m, "Identity") == 0);
     const nnq_node *relu2 = find_node(&m, "relu2"), *sigmoid = find_node(&m, "sigmoid");
     CHECK(relu2 && strcmp(relu2->inputs[0], "a") == 0 && sigmoid && strcmp(sigmoid->inputs[0], "a") == 0);
     model_free(&m);
@@ -512,11 +430,11 @@ static void test_dropouts(void) {
     test_add_node(&m, "Dropout", "d2", (const char *[]){"a", "", "false_value", NULL}, (const char *[]){"b", NULL});
     test_add_node(&m, "Dropout", "d3", (const char *[]){"b", NULL}, (const char *[]){"y", "mask3", NULL});
     nnq_tensor inputs[1], before[2] = {{0}}, after[2] = {{0}};
-    int n_inputs = make_inputs(&m, inputs);
-    CHECK(run_model(&m, inputs, n_inputs, before));
+    int n_inputs = test_make_inputs(&m, inputs);
+    CHECK(test_run_model(&m, inputs, n_inputs, before, NULL));
     CHECK(pass_remove_identities(&m, &removed) == NNQ_OK && removed == 2 && m.graph.n_nodes == 2);
-    CHECK(run_model(&m, inputs, n_inputs, after));
-    CHECK(relative_difference(&before[0], &after[0]) == 0.0);
+    CHECK(test_run_model(&m, inputs, n_inputs, after, NULL));
+    CHECK(test_relative_difference(&before[0], &after[0]) == 0.0);
     CHECK(before[1].data && after[1].data && memcmp(before[1].data, after[1].data, 12) == 0);
     for (int i = 0; i < 2; i++) {
         tensor_free(&before[i]);
@@ -533,8 +451,8 @@ static void test_activation_fusion(void) {
     test_model_init(&m, 13);
     int64_t x_dims[4] = {1, 2, 3, 3}, w_dims[4] = {2, 2, 1, 1}, one[1] = {1}, g_dims[2] = {18, 4};
     test_add_input(&m, "x", NNQ_FLOAT, 4, x_dims);
-    add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
-    add_random(&m, "G", 2, g_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
+    test_add_random(&m, "G", 2, g_dims, -1.0f, 1.0f);
     test_add_floats(&m, "zero", 0, one, (const float[]){0.0f});
     test_add_floats(&m, "six", 0, one, (const float[]){6.0f});
     test_add_output(&m, "m_out", NNQ_FLOAT, 2, (const int64_t[]){1, 4});
@@ -582,11 +500,11 @@ static void test_activation_fusion(void) {
     test_model_init(&m, 10);
     test_add_input(&m, "x", NNQ_FLOAT, 4, x_dims);
     test_add_output(&m, "y", NNQ_FLOAT, 4, x_dims);
-    add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
+    test_add_random(&m, "W", 4, w_dims, -1.0f, 1.0f);
     test_add_node(&m, "Conv", "conv", (const char *[]){"x", "W", NULL}, (const char *[]){"c", NULL});
     nnq_node *clip = test_add_node(&m, "Clip", "clip", (const char *[]){"c", NULL}, (const char *[]){"y", NULL});
-    set_float(clip, "min", -1.5f);
-    set_float(clip, "max", 2.5f);
+    test_node_set_float(clip, "min", -1.5f);
+    test_node_set_float(clip, "max", 2.5f);
     CHECK(graph_find_activation_fusions(&m, &f) == NNQ_OK);
     const activation_fusion *attr_clip = activation_fusion_at_output(&f, "y");
     CHECK(f.count == 1 && attr_clip && attr_clip->clamp_min == -1.5f && attr_clip->clamp_max == 2.5f &&
@@ -612,34 +530,34 @@ static void test_prepare_pipeline(void) {
     constant->attrs[0].name = strdup("value");
     constant->attrs[0].type = NNQ_ATTR_TENSOR;
     tensor_create(&constant->attrs[0].t, NNQ_FLOAT, 4, w_dims);
-    for (int i = 0; i < 108; i++) ((float *)constant->attrs[0].t.data)[i] = random_uniform(-1.0f, 1.0f);
+    for (int i = 0; i < 108; i++) ((float *)constant->attrs[0].t.data)[i] = test_random_uniform(-1.0f, 1.0f);
     nnq_node *conv = test_add_node(&m, "Conv", "conv", (const char *[]){"x", "W", NULL}, (const char *[]){"c", NULL});
-    set_ints(conv, "strides", 2, (const int64_t[]){2, 2});
-    set_ints(conv, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+    test_node_set_ints(conv, "strides", 2, (const int64_t[]){2, 2});
+    test_node_set_ints(conv, "pads", 4, (const int64_t[]){1, 1, 1, 1});
     test_add_node(&m, "Identity", "identity", (const char *[]){"c", NULL}, (const char *[]){"c_id", NULL});
     add_batchnorm(&m, "bn_conv", 4, "c_id", "b");
     test_add_node(&m, "Relu", "relu", (const char *[]){"b", NULL}, (const char *[]){"r", NULL});
     test_add_node(&m, "Dropout", "dropout", (const char *[]){"r", NULL}, (const char *[]){"d", NULL});
     test_add_node(&m, "Flatten", "flatten", (const char *[]){"d", NULL}, (const char *[]){"f", NULL});
-    add_random(&m, "G", 2, g_dims, -1.0f, 1.0f);
+    test_add_random(&m, "G", 2, g_dims, -1.0f, 1.0f);
     test_add_node(&m, "MatMul", "matmul", (const char *[]){"f", "G", NULL}, (const char *[]){"mm", NULL});
     add_batchnorm(&m, "bn_fc", 5, "mm", "y");
     nnq_tensor inputs[1], before[1] = {{0}}, after[1] = {{0}};
-    int n_inputs = make_inputs(&m, inputs);
-    CHECK(run_model(&m, inputs, n_inputs, before));
+    int n_inputs = test_make_inputs(&m, inputs);
+    CHECK(test_run_model(&m, inputs, n_inputs, before, NULL));
     prep_report report;
     CHECK_MSG(model_prepare_for_quantization(&m, &report) == NNQ_OK, "%s", nnq_last_error());
     CHECK_MSG(report.constants_folded == 1 && report.identities_removed == 2 && report.batchnorms_folded == 2,
               "folded %d constants, %d identities, %d BNs", report.constants_folded, report.identities_removed,
               report.batchnorms_folded);
     /* Conv, Relu, Flatten, Gemm */
-    CHECK_MSG(m.graph.n_nodes == 4 && count_ops(&m, "Gemm") == 1 && count_ops(&m, "Conv") == 1, "%d nodes",
+    CHECK_MSG(m.graph.n_nodes == 4 && test_count_ops(&m, "Gemm") == 1 && test_count_ops(&m, "Conv") == 1, "%d nodes",
               m.graph.n_nodes);
     /* Left: the Conv's folded weight and new bias, the Gemm's weight and bias. */
     CHECK_MSG(m.graph.n_initializers == 4, "%d initializers", m.graph.n_initializers);
-    CHECK(run_model(&m, inputs, n_inputs, after));
-    CHECK_MSG(relative_difference(&before[0], &after[0]) <= RELATIVE_TOLERANCE, "differs by %g",
-              relative_difference(&before[0], &after[0]));
+    CHECK(test_run_model(&m, inputs, n_inputs, after, NULL));
+    CHECK_MSG(test_relative_difference(&before[0], &after[0]) <= RELATIVE_TOLERANCE, "differs by %g",
+              test_relative_difference(&before[0], &after[0]));
     /* Preparing again finds nothing left to do. */
     CHECK(model_prepare_for_quantization(&m, &report) == NNQ_OK);
     CHECK(report.constants_folded == 0 && report.identities_removed == 0 && report.batchnorms_folded == 0 &&
@@ -703,15 +621,15 @@ static bool check_onnx_test_model(const char *dir) {
     if (supported) {
         prep_report report;
         CHECK_MSG(model_prepare_for_quantization(&m, &report) == NNQ_OK, "%s: %s", dir, nnq_last_error());
-        CHECK_MSG(run_model(&m, inputs, n_inputs, after), "%s runs after preparation", dir);
+        CHECK_MSG(test_run_model(&m, inputs, n_inputs, after, NULL), "%s runs after preparation", dir);
         for (int o = 0; o < n_outputs; o++) {
             if (before[o].dtype != NNQ_FLOAT) continue;
-            double diff = relative_difference(&before[o], &after[o]);
+            double diff = test_relative_difference(&before[o], &after[o]);
             CHECK_MSG(diff <= RELATIVE_TOLERANCE, "%s: output %d differs by %g", dir, o, diff);
             nnq_tensor expected = {0};
             snprintf(path, sizeof path, "%s/output_%d.pb", set_dir, o);
             if (onnx_load_tensor(path, &expected) == NNQ_OK && expected.dtype == NNQ_FLOAT) {
-                double from_reference = relative_difference(&expected, &after[o]);
+                double from_reference = test_relative_difference(&expected, &after[o]);
                 CHECK_MSG(from_reference <= 1e-4, "%s: output %d is %g from ONNX's expected output", dir, o,
                           from_reference);
             }
@@ -757,9 +675,9 @@ static void test_bundled_models(void) {
             CHECK_MSG(false, "%s: %s", found.gl_pathv[i], nnq_last_error());
             continue;
         }
-        int batchnorms = count_ops(&m, "BatchNormalization");
+        int batchnorms = test_count_ops(&m, "BatchNormalization");
         int folded = check_pass_keeps_outputs(&m, prepare_counting_batchnorms, found.gl_pathv[i]);
-        CHECK_MSG(folded == batchnorms && count_ops(&m, "BatchNormalization") == 0, "%s: %d of %d BNs folded",
+        CHECK_MSG(folded == batchnorms && test_count_ops(&m, "BatchNormalization") == 0, "%s: %d of %d BNs folded",
                   found.gl_pathv[i], folded, batchnorms);
         printf("%s: %d BNs folded\n", found.gl_pathv[i], folded);
         model_free(&m);

@@ -153,13 +153,7 @@ static void build_conv_model(nnq_model *m) {
     test_add_floats(m, "W", 4, w_dims, w);
     test_add_floats(m, "B", 1, b_dims, b);
     nnq_node *conv = test_add_node(m, "Conv", "conv", (const char *[]){"x", "W", "B", NULL}, (const char *[]){"c", NULL});
-    conv->attrs = calloc(1, sizeof *conv->attrs);
-    conv->attrs[0].name = strdup("pads");
-    conv->attrs[0].type = NNQ_ATTR_INTS;
-    conv->attrs[0].count = 4;
-    conv->attrs[0].ints = calloc(4, sizeof(int64_t));
-    for (int i = 0; i < 4; i++) conv->attrs[0].ints[i] = 1;
-    conv->n_attrs = 1;
+    test_node_set_ints(conv, "pads", 4, (const int64_t[]){1, 1, 1, 1});
     test_add_node(m, "Relu", "relu", (const char *[]){"c", NULL}, (const char *[]){"y", NULL});
 }
 
