@@ -7,86 +7,22 @@
 #include <string.h>
 
 #include "check.h"
-#include "ops/op.h"
-
-#define MAX_OPERANDS 3
-
-/* One node with its tensors; inputs are created by the test, the output by infer. */
-typedef struct op_case {
-    nnq_node node;
-    nnq_attr attrs[4];
-    char *input_names[MAX_OPERANDS], *output_names[1];
-    nnq_tensor inputs[MAX_OPERANDS], output;
-    const nnq_tensor *input_ptrs[MAX_OPERANDS];
-} op_case;
-
-static void case_init(op_case *c, const char *op_type, int n_inputs) {
-    memset(c, 0, sizeof *c);
-    c->node.op_type = (char *)op_type;
-    c->node.name = (char *)"test";
-    c->node.domain = (char *)"";
-    c->node.n_inputs = n_inputs;
-    c->node.n_outputs = 1;
-    c->node.inputs = c->input_names;
-    c->node.outputs = c->output_names;
-    c->node.attrs = c->attrs;
-    for (int i = 0; i < MAX_OPERANDS; i++) c->input_names[i] = (char *)"in";
-    c->output_names[0] = (char *)"out";
-}
-
-static void case_attr_int(op_case *c, const char *name, int64_t value) {
-    nnq_attr *a = &c->attrs[c->node.n_attrs++];
-    a->name = (char *)name;
-    a->type = NNQ_ATTR_INT;
-    a->i = value;
-}
-
-static void case_attr_float(op_case *c, const char *name, float value) {
-    nnq_attr *a = &c->attrs[c->node.n_attrs++];
-    a->name = (char *)name;
-    a->type = NNQ_ATTR_FLOAT;
-    a->f = value;
-}
-
-/* Input i with the given values (exactly representable in dtype). */
-static void case_input(op_case *c, int i, nnq_dtype dtype, int rank, const int64_t *dims,
-                       const double *values) {
-    tensor_create(&c->inputs[i], dtype, rank, dims);
-    for (int64_t e = 0; e < tensor_numel(&c->inputs[i]); e++)
-        tensor_set_double(&c->inputs[i], e, values[e]);
-    c->input_ptrs[i] = &c->inputs[i];
-}
-
-/* infer, allocate, run - as the executor does. */
-static nnq_status case_run(op_case *c, int opset) {
-    const nnq_op_def *def = op_registry_find("", c->node.op_type, opset);
-    if (!def) return NNQ_ERR_UNSUPPORTED;
-    nnq_op_context ctx = {.node = &c->node, .opset = opset, .n_inputs = c->node.n_inputs,
-                          .inputs = c->input_ptrs, .n_outputs = 1, .outputs = &c->output};
-    NNQ_TRY(def->infer(&ctx));
-    NNQ_TRY(tensor_alloc(&c->output));
-    return def->run(&ctx);
-}
-
-static void case_free(op_case *c) {
-    for (int i = 0; i < MAX_OPERANDS; i++) tensor_free(&c->inputs[i]);
-    tensor_free(&c->output);
-}
+#include "op_case.h"
 
 static void check_output(const op_case *c, nnq_dtype dtype, int rank, const int64_t *dims,
                          const double *expected, double tol) {
-    CHECK(c->output.dtype == dtype);
-    CHECK(c->output.rank == rank);
-    if (c->output.rank != rank || !c->output.data) return;
-    for (int d = 0; d < rank; d++) CHECK(c->output.dims[d] == dims[d]);
-    for (int64_t e = 0; e < tensor_numel(&c->output); e++)
-        CHECK_NEAR(tensor_get_double(&c->output, e), expected[e], tol);
+    CHECK(c->outputs[0].dtype == dtype);
+    CHECK(c->outputs[0].rank == rank);
+    if (c->outputs[0].rank != rank || !c->outputs[0].data) return;
+    for (int d = 0; d < rank; d++) CHECK(c->outputs[0].dims[d] == dims[d]);
+    for (int64_t e = 0; e < tensor_numel(&c->outputs[0]); e++)
+        CHECK_NEAR(tensor_get_double(&c->outputs[0], e), expected[e], tol);
 }
 
 /* [2,3,1] + [4] -> [2,3,4]: out[i][j][k] = a[i][j] + b[k]. */
 static void test_add_broadcast(void) {
     op_case c;
-    case_init(&c, "Add", 2);
+    case_init(&c, "Add", 2, 1);
     const int64_t da[] = {2, 3, 1}, db[] = {4};
     const double a[] = {0, 1, 2, 3, 4, 5}, b[] = {0, 10, 20, 30};
     case_input(&c, 0, NNQ_FLOAT, 3, da, a);
@@ -103,7 +39,7 @@ static void test_add_broadcast(void) {
 /* Both operands broadcast: [3,1] - [1,2] -> [3,2]. */
 static void test_sub_two_sided_broadcast(void) {
     op_case c;
-    case_init(&c, "Sub", 2);
+    case_init(&c, "Sub", 2, 1);
     const int64_t da[] = {3, 1}, db[] = {1, 2};
     const double a[] = {10, 20, 30}, b[] = {1, 2};
     case_input(&c, 0, NNQ_INT64, 2, da, a);
@@ -118,7 +54,7 @@ static void test_sub_two_sided_broadcast(void) {
 /* Incompatible shapes fail in infer. */
 static void test_broadcast_mismatch(void) {
     op_case c;
-    case_init(&c, "Mul", 2);
+    case_init(&c, "Mul", 2, 1);
     const int64_t da[] = {2, 3}, db[] = {4};
     const double a[] = {0, 0, 0, 0, 0, 0}, b[] = {0, 0, 0, 0};
     case_input(&c, 0, NNQ_FLOAT, 2, da, a);
@@ -130,7 +66,7 @@ static void test_broadcast_mismatch(void) {
 /* Opset 6: broadcast=1, axis=1 places B [3] on A's axis 1 of [2,3,2]. */
 static void test_legacy_axis_broadcast(void) {
     op_case c;
-    case_init(&c, "Add", 2);
+    case_init(&c, "Add", 2, 1);
     case_attr_int(&c, "broadcast", 1);
     case_attr_int(&c, "axis", 1);
     const int64_t da[] = {2, 3, 2}, db[] = {3};
@@ -152,20 +88,20 @@ static void test_softmax_opsets(void) {
     const double along_last_axis[] = {0.25, 0.75, 0.25, 0.75};
     const double over_block[] = {0.125, 0.375, 0.125, 0.375};
     op_case c;
-    case_init(&c, "Softmax", 1);
+    case_init(&c, "Softmax", 1, 1);
     case_input(&c, 0, NNQ_FLOAT, 3, dims, x);
     CHECK(case_run(&c, 13) == NNQ_OK);
     check_output(&c, NNQ_FLOAT, 3, dims, along_last_axis, 1e-6);
     case_free(&c);
 
-    case_init(&c, "Softmax", 1);
+    case_init(&c, "Softmax", 1, 1);
     case_input(&c, 0, NNQ_FLOAT, 3, dims, x);
     CHECK(case_run(&c, 11) == NNQ_OK);
     check_output(&c, NNQ_FLOAT, 3, dims, over_block, 1e-6);
     case_free(&c);
 
     /* LogSoftmax at opset 13: log(1/4), log(3/4). */
-    case_init(&c, "LogSoftmax", 1);
+    case_init(&c, "LogSoftmax", 1, 1);
     case_input(&c, 0, NNQ_FLOAT, 3, dims, x);
     CHECK(case_run(&c, 13) == NNQ_OK);
     const double logs[] = {log(0.25), log(0.75), log(0.25), log(0.75)};
@@ -178,7 +114,7 @@ static void test_clip_forms(void) {
     const int64_t dims[] = {3};
     const double x[] = {-3, 0.5, 5};
     op_case c;
-    case_init(&c, "Clip", 1);
+    case_init(&c, "Clip", 1, 1);
     case_attr_float(&c, "min", -1.0f);
     case_attr_float(&c, "max", 2.0f);
     case_input(&c, 0, NNQ_FLOAT, 1, dims, x);
@@ -188,7 +124,7 @@ static void test_clip_forms(void) {
     case_free(&c);
 
     /* Opset 13 with min only; the same attributes would be ignored. */
-    case_init(&c, "Clip", 2);
+    case_init(&c, "Clip", 2, 1);
     case_attr_float(&c, "max", 2.0f);
     case_input(&c, 0, NNQ_FLOAT, 1, dims, x);
     const double lo[] = {-1};
@@ -199,7 +135,7 @@ static void test_clip_forms(void) {
     case_free(&c);
 
     /* Opset 13, max given but min omitted (""), int8. */
-    case_init(&c, "Clip", 3);
+    case_init(&c, "Clip", 3, 1);
     const double xi[] = {-100, 7, 100};
     case_input(&c, 0, NNQ_INT8, 1, dims, xi);
     const double hi[] = {10};
@@ -215,7 +151,7 @@ static void test_cast(void) {
     const int64_t dims[] = {4};
     const double x[] = {-2.75, 2.75, 0.0, -0.5};
     op_case c;
-    case_init(&c, "Cast", 1);
+    case_init(&c, "Cast", 1, 1);
     case_attr_int(&c, "to", NNQ_INT32);
     case_input(&c, 0, NNQ_FLOAT, 1, dims, x);
     CHECK(case_run(&c, 13) == NNQ_OK);
@@ -223,7 +159,7 @@ static void test_cast(void) {
     check_output(&c, NNQ_INT32, 1, dims, truncated, 0);
     case_free(&c);
 
-    case_init(&c, "Cast", 1);
+    case_init(&c, "Cast", 1, 1);
     case_attr_int(&c, "to", NNQ_BOOL);
     case_input(&c, 0, NNQ_FLOAT, 1, dims, x);
     CHECK(case_run(&c, 13) == NNQ_OK);
@@ -237,7 +173,7 @@ static void test_round_half_even(void) {
     const int64_t dims[] = {5};
     const double x[] = {0.5, 1.5, 2.5, -2.5, 2.6};
     op_case c;
-    case_init(&c, "Round", 1);
+    case_init(&c, "Round", 1, 1);
     case_input(&c, 0, NNQ_FLOAT, 1, dims, x);
     CHECK(case_run(&c, 11) == NNQ_OK);
     const double expected[] = {0, 2, 2, -2, 3};
@@ -250,7 +186,7 @@ static void test_integer_div(void) {
     const int64_t dims[] = {3};
     const double a[] = {-7, 7, 7}, b[] = {2, -2, 2};
     op_case c;
-    case_init(&c, "Div", 2);
+    case_init(&c, "Div", 2, 1);
     case_input(&c, 0, NNQ_INT32, 1, dims, a);
     case_input(&c, 1, NNQ_INT32, 1, dims, b);
     CHECK(case_run(&c, 14) == NNQ_OK);
@@ -264,7 +200,7 @@ static void test_where(void) {
     const int64_t dc[] = {2, 1}, dx[] = {1, 2};
     const double cond[] = {1, 0}, x[] = {1, 2}, y[] = {-1};
     op_case c;
-    case_init(&c, "Where", 3);
+    case_init(&c, "Where", 3, 1);
     case_input(&c, 0, NNQ_BOOL, 2, dc, cond);
     case_input(&c, 1, NNQ_FLOAT, 2, dx, x);
     case_input(&c, 2, NNQ_FLOAT, 0, NULL, y);
@@ -280,7 +216,7 @@ static void test_mean(void) {
     const int64_t d2[] = {2}, d1[] = {1};
     const double a[] = {1, 2}, b[] = {3}, c3[] = {5, 7};
     op_case c;
-    case_init(&c, "Mean", 3);
+    case_init(&c, "Mean", 3, 1);
     case_input(&c, 0, NNQ_FLOAT, 1, d2, a);
     case_input(&c, 1, NNQ_FLOAT, 1, d1, b);
     case_input(&c, 2, NNQ_FLOAT, 1, d2, c3);
@@ -295,7 +231,7 @@ static void test_prelu_per_channel(void) {
     const int64_t dx[] = {1, 2, 2}, ds[] = {2};
     const double x[] = {-1, 1, -2, 2}, slope[] = {0.5, 0.25};
     op_case c;
-    case_init(&c, "PRelu", 2);
+    case_init(&c, "PRelu", 2, 1);
     case_input(&c, 0, NNQ_FLOAT, 3, dx, x);
     case_input(&c, 1, NNQ_FLOAT, 1, ds, slope);
     CHECK(case_run(&c, 6) == NNQ_OK);
@@ -310,7 +246,7 @@ static void test_chunked_broadcast(void) {
     const int64_t rows = 3, cols = 50001;
     const int64_t da[] = {rows, cols}, db[] = {rows, 1};
     op_case c;
-    case_init(&c, "Add", 2);
+    case_init(&c, "Add", 2, 1);
     tensor_create(&c.inputs[0], NNQ_FLOAT, 2, da);
     tensor_create(&c.inputs[1], NNQ_FLOAT, 2, db);
     float *a = c.inputs[0].data, *b = c.inputs[1].data;
@@ -322,7 +258,7 @@ static void test_chunked_broadcast(void) {
     c.input_ptrs[1] = &c.inputs[1];
     CHECK(case_run(&c, 14) == NNQ_OK);
     int64_t wrong = 0;
-    const float *out = c.output.data;
+    const float *out = c.outputs[0].data;
     for (int64_t i = 0; out && i < rows; i++)
         for (int64_t j = 0; j < cols; j++)
             if (out[i * cols + j] != (float)(j + 100000 * i)) wrong++;

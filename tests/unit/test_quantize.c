@@ -6,70 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "ops/op.h"
+#include "op_case.h"
 
-#define MAX_OPERANDS 9
-
-/* One node with its tensors; operands are created by the test, outputs by infer. */
-typedef struct op_case {
-    nnq_node node;
-    nnq_attr attrs[4];
-    char *input_names[MAX_OPERANDS], *output_names[MAX_OPERANDS];
-    nnq_tensor inputs[MAX_OPERANDS], outputs[MAX_OPERANDS];
-    const nnq_tensor *input_ptrs[MAX_OPERANDS];
-} op_case;
-
-static void case_init(op_case *c, const char *op_type, int n_inputs, int n_outputs) {
-    memset(c, 0, sizeof *c);
-    c->node.op_type = (char *)op_type;
-    c->node.name = (char *)"test";
-    c->node.domain = (char *)"";
-    c->node.n_inputs = n_inputs;
-    c->node.n_outputs = n_outputs;
-    c->node.inputs = c->input_names;
-    c->node.outputs = c->output_names;
-    c->node.attrs = c->attrs;
-    for (int i = 0; i < MAX_OPERANDS; i++) {
-        c->input_names[i] = (char *)"in";
-        c->output_names[i] = (char *)"out";
-    }
-}
-
-static void case_set_int(op_case *c, const char *name, int64_t value) {
-    nnq_attr *a = &c->attrs[c->node.n_attrs++];
-    a->name = (char *)name;
-    a->type = NNQ_ATTR_INT;
-    a->i = value;
-}
-
-/* Input i with the given values (exactly representable in dtype). */
-static void case_input(op_case *c, int i, nnq_dtype dtype, int rank, const int64_t *dims,
-                       const double *values) {
-    tensor_create(&c->inputs[i], dtype, rank, dims);
-    for (int64_t e = 0; e < tensor_numel(&c->inputs[i]); e++)
-        tensor_set_double(&c->inputs[i], e, values[e]);
-    c->input_ptrs[i] = &c->inputs[i];
-}
-
-static nnq_status case_run(op_case *c, int opset) {
-    const nnq_op_def *def = op_registry_find("", c->node.op_type, opset);
-    if (!def) return NNQ_ERR_UNSUPPORTED;
-    nnq_op_context ctx = {.node = &c->node, .opset = opset, .n_inputs = c->node.n_inputs,
-                          .inputs = c->input_ptrs, .n_outputs = c->node.n_outputs,
-                          .outputs = c->outputs};
-    NNQ_TRY(def->infer(&ctx));
-    for (int i = 0; i < c->node.n_outputs; i++) NNQ_TRY(tensor_alloc(&c->outputs[i]));
-    return def->run(&ctx);
-}
-
-static void case_free(op_case *c) {
-    for (int i = 0; i < MAX_OPERANDS; i++) {
-        tensor_free(&c->inputs[i]);
-        tensor_free(&c->outputs[i]);
-    }
-}
-
-/* Checks output i's dtype and values (exact for integers, 1e-6 for floats). */
 static void check_output(const op_case *c, int i, nnq_dtype dtype, int64_t count,
                          const double *expected) {
     const nnq_tensor *t = &c->outputs[i];
@@ -140,7 +78,7 @@ static void test_dequantize_per_axis(void) {
     case_free(&c);
 
     case_init(&c, "DequantizeLinear", 3, 1);
-    case_set_int(&c, "axis", 0);
+    case_attr_int(&c, "axis", 0);
     case_input(&c, 0, NNQ_UINT8, 2, dims, x);
     case_input(&c, 1, NNQ_FLOAT, 1, two, (double[]){2.0, 0.25});
     case_input(&c, 2, NNQ_UINT8, 1, two, (double[]){1, 3});
