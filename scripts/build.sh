@@ -7,7 +7,7 @@ flavour="${1:-release}"
 jobs="$(nproc)"
 case "$flavour" in
   release)  dir=build;       args=(-DCMAKE_BUILD_TYPE=Release) ;;
-  sanitize) dir=build-asan;  args=(-DCMAKE_BUILD_TYPE=Debug -DNNQ_SANITIZE=ON) ;;
+  sanitize) dir=build-asan;  args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNQ_SANITIZE=ON) ;;
   fuzz)     dir=build-fuzz;  args=(-DCMAKE_BUILD_TYPE=Debug -DNNQ_FUZZ=ON -DCMAKE_C_COMPILER=clang) ;;
   *) echo "usage: $0 [release|sanitize|fuzz]" >&2; exit 2 ;;
 esac

@@ -4,14 +4,17 @@
 #include <stdio.h>
 
 void qscheme_grid(const nnq_qscheme *scheme, int32_t *q_min, int32_t *q_max) {
-    int32_t levels = (int32_t)1 << scheme->bits;
+    /* 64-bit arithmetic: int32 biases use a 32-bit grid. */
+    int bits = scheme->bits < 1 ? 1 : scheme->bits > 32 ? 32 : scheme->bits;
+    int64_t levels = (int64_t)1 << bits;
     if (!scheme->is_signed) {
+        int64_t top = levels - 1;
         *q_min = 0;
-        *q_max = levels - 1;
+        *q_max = top > INT32_MAX ? INT32_MAX : (int32_t)top;
         return;
     }
-    *q_max = levels / 2 - 1;
-    *q_min = scheme->narrow_range ? -*q_max : -levels / 2;
+    *q_max = (int32_t)(levels / 2 - 1);
+    *q_min = scheme->narrow_range ? -*q_max : (int32_t)(-levels / 2);
 }
 
 float round_half_even(float x) {

@@ -33,6 +33,9 @@ static void test_grids_and_params(void) {
     nnq_qscheme int4 = {4, true, false, false, false};
     qscheme_grid(&int4, &lo, &hi);
     CHECK(lo == -8 && hi == 7);
+    nnq_qscheme int32_grid = {32, true, true, false, false};
+    qscheme_grid(&int32_grid, &lo, &hi);
+    CHECK(lo == INT32_MIN && hi == INT32_MAX);
 
     float s;
     int32_t z;
@@ -82,13 +85,19 @@ static void test_plan_json(void) {
     CHECK(plan_add(&plan, "w", NNQ_ROLE_WEIGHT, &int8_sym_narrow, 0, 3, &w) == NNQ_OK);
     for (int c = 0; c < 3; c++) w->scales[c] = 0.1f / (float)(c + 3);
     CHECK(plan_add(&plan, "x", NNQ_ROLE_ACTIVATION, &uint8_asym, -1, 1, NULL) == NNQ_ERR_INVALID);
+    nnq_qscheme bias_scheme = {32, true, true, false, false};
+    nnq_quantizer *b;
+    CHECK(plan_add(&plan, "b", NNQ_ROLE_BIAS, &bias_scheme, 0, 3, &b) == NNQ_OK);
+    for (int c = 0; c < 3; c++) b->scales[c] = 1e-5f * (float)(c + 1);
     char path[] = "/tmp/nnq_plan_XXXXXX";
     int fd = mkstemp(path);
     close(fd);
     CHECK(plan_write_json(&plan, path) == NNQ_OK);
     nnq_plan back;
     CHECK(plan_read_json(path, &back) == NNQ_OK);
-    CHECK(back.n_quantizers == 2 && strcmp(back.model_name, "tiny") == 0);
+    CHECK(back.n_quantizers == 3 && strcmp(back.model_name, "tiny") == 0);
+    const nnq_quantizer *bb = plan_find(&back, "b");
+    CHECK(bb && bb->role == NNQ_ROLE_BIAS && bb->scheme.bits == 32 && bb->scales[2] == b->scales[2]);
     nnq_quantizer *ba = plan_find(&back, "x"), *bw = plan_find(&back, "w");
     CHECK(ba && bw);
     if (ba && bw) {
