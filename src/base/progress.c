@@ -1,28 +1,23 @@
 #include "base/progress.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
-enum { BAR_WIDTH = 30 };
+#include "base/wall_clock.h"
 
-static double seconds_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+enum { BAR_WIDTH = 30 };
 
 void progress_begin(progress_bar *bar, const char *label) {
     bar->label = label;
     bar->enabled = isatty(STDERR_FILENO) == 1;
     bar->drawn = false;
-    bar->start_seconds = seconds_now();
+    bar->start_seconds = wall_clock_seconds();
     bar->last_draw_seconds = -1.0;
 }
 
 void progress_update(progress_bar *bar, int64_t done, int64_t total) {
     if (!bar->enabled || total <= 0) return;
-    double now = seconds_now();
+    double now = wall_clock_seconds();
     bool finished = done >= total;
     if (!finished && bar->last_draw_seconds >= 0 && now - bar->last_draw_seconds < 1.0 / PROGRESS_REDRAWS_PER_SECOND)
         return;

@@ -67,6 +67,17 @@ static const char *const usage =
     "                          FP32 outputs; default: such pairs are skipped)\n"
     "  --bias-absorption M     move high biases into the next layer: data-free (from the\n"
     "                          folded batch norms) or empirical (minima on --calib data)\n"
+    "Weights (white paper §3.3-3.4):\n"
+    "  --bias-correction M     empirical (on --calib data, eq. 27) or analytic (from batch\n"
+    "                          norms, data-free)\n"
+    "  --adaround              learn each weight's rounding (AdaRound; needs --calib data;\n"
+    "                          takes minutes)\n"
+    "Presets (white paper §3.5):\n"
+    "  --preset standard       --cle, MSE weight ranges, AdaRound (with data) or analytic\n"
+    "                          bias correction (without), MSE activations + cross-entropy\n"
+    "                          for the logits\n"
+    "  --preset data-free      --cle, data-free bias absorption, analytic bias correction\n"
+    "                          and BN-based activation ranges\n"
     "Selection (ONNX Runtime's names):\n"
     "  --op-types A,B          quantize only these operator types\n"
     "  --nodes-to-quantize A,B quantize only these nodes\n"
@@ -83,6 +94,7 @@ typedef struct quantize_args {
     int64_t calib_count, eval_count, batch_size;
     bool as_json;
     bool logits_given;
+    const char *preset;     /* "standard" or "data-free": applied over the defaults, before the other options */
     quant_config config;
     calibration_options calibration;
     dataset_options data;
@@ -174,6 +186,9 @@ static void print_text(const quantize_args *args, const ptq_result *ptq, const a
                ptq->cle_clips_replaced ? " (ReLU6 replaced by Relu: FP32 changed)" : "");
     if (args->config.bias_absorption != BIAS_ABSORPTION_NONE)
         printf("absorbed:   high biases of %d layers\n", ptq->bias_layers_absorbed);
+    if (args->config.adaround) printf("adarounded: %d layers\n", ptq->adaround_layers);
+    else if (args->config.bias_correction != BIAS_CORRECTION_NONE)
+        printf("corrected:  biases of %d layers\n", ptq->bias_layers_corrected);
     printf("quantized:  %d activations, %d weights, %d biases (W%dA%d, weights %s)\n", roles[0], roles[1], roles[2],
            args->config.weight_bits, args->config.activation_bits, args->config.per_channel ? "per channel" : "per tensor");
     if (!acc->measured) return;
@@ -206,6 +221,10 @@ static void print_json(const quantize_args *args, const ptq_result *ptq, const a
     json_int(&w, ptq->cle_pairs);
     json_key(&w, "bias_layers_absorbed");
     json_int(&w, ptq->bias_layers_absorbed);
+    json_key(&w, "bias_layers_corrected");
+    json_int(&w, ptq->bias_layers_corrected);
+    json_key(&w, "adaround_layers");
+    json_int(&w, ptq->adaround_layers);
     json_key(&w, "fp32_top1");
     if (acc->measured) json_double(&w, acc->fp32.top1);
     else json_null(&w);
@@ -289,6 +308,14 @@ static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) 
         if (!strcmp(v, "data-free")) c->bias_absorption = BIAS_ABSORPTION_DATA_FREE;
         else if (!strcmp(v, "empirical")) c->bias_absorption = BIAS_ABSORPTION_EMPIRICAL;
         else return cli_usage_error("quantize", "--bias-absorption is data-free or empirical");
+    } else if ((v = cli_option_value(argc, argv, i, "--bias-correction", &missing))) {
+        if (!strcmp(v, "empirical")) c->bias_correction = BIAS_CORRECTION_EMPIRICAL;
+        else if (!strcmp(v, "analytic")) c->bias_correction = BIAS_CORRECTION_ANALYTIC;
+        else return cli_usage_error("quantize", "--bias-correction is empirical or analytic");
+    } else if ((v = cli_option_value(argc, argv, i, "--preset", &missing))) {
+        if (strcmp(v, "standard") && strcmp(v, "data-free"))
+            return cli_usage_error("quantize", "--preset is standard or data-free");
+        a->preset = v;
     } else if ((v = cli_option_value(argc, argv, i, "--joins", &missing))) {
         if (!strcmp(v, "requantize")) c->joins = JOIN_REQUANTIZE;
         else if (!strcmp(v, "shared")) c->joins = JOIN_SHARED;
@@ -346,9 +373,30 @@ static int parse_flag(quantize_args *a, const char *arg) {
     else if (!strcmp(arg, "--power-of-two")) c->power_of_two = true;
     else if (!strcmp(arg, "--json")) a->as_json = true;
     else if (!strcmp(arg, "--cle")) c->cross_layer_equalization = true;
+    else if (!strcmp(arg, "--adaround")) c->adaround = true;
     else if (!strcmp(arg, "--cle-replace-relu6")) c->cross_layer_equalization = c->replace_relu6 = true;
     else return 1;
     return 0;
+}
+
+/* The white paper's pipelines (§3.5, Figure 8) as settings. Options given
+ * explicitly still win where they conflict (they were parsed already), so a
+ * preset only fills in what it adds. */
+static void apply_preset(quantize_args *a) {
+    quant_config *c = &a->config;
+    c->cross_layer_equalization = true;
+    if (!strcmp(a->preset, "standard")) {
+        bool data = a->calib_spec != NULL;
+        if (data && c->bias_correction == BIAS_CORRECTION_NONE) c->adaround = true;
+        else if (!data && !c->adaround && c->bias_correction == BIAS_CORRECTION_NONE)
+            c->bias_correction = BIAS_CORRECTION_ANALYTIC;
+        return;
+    }
+    /* data-free */
+    if (c->bias_absorption == BIAS_ABSORPTION_NONE) c->bias_absorption = BIAS_ABSORPTION_DATA_FREE;
+    if (c->bias_correction == BIAS_CORRECTION_NONE && !c->adaround) c->bias_correction = BIAS_CORRECTION_ANALYTIC;
+    c->activation_method = "bn";
+    if (!a->logits_given) c->logits_method = "mse";
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -377,9 +425,11 @@ int cmd_quantize(int argc, char **argv) {
             args.model_path = argv[i];
         }
     }
+    if (code < 0 && args.preset) apply_preset(&args);
     if (code < 0 && !args.model_path) code = cli_usage_error("quantize", "no model given");
     if (code < 0 && !args.output_path) code = cli_usage_error("quantize", "no output given (-o OUT.onnx)");
-    if (code < 0 && !args.calib_spec && !args.calibration.reload_path)
+    bool data_free = args.preset && !strcmp(args.preset, "data-free");
+    if (code < 0 && !args.calib_spec && !args.calibration.reload_path && !data_free)
         code = cli_usage_error("quantize", "no calibration data given (--calib SPEC or --calib-reload FILE)");
     if (code < 0) code = quantize(&args);
     for (int k = 0; k < 3; k++) free(args.list_storage[k]);

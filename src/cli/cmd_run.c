@@ -8,6 +8,7 @@
 
 #include "base/json_writer.h"
 #include "base/status.h"
+#include "base/wall_clock.h"
 #include "cli/cli.h"
 #include "data/npy.h"
 #include "data/tensor_convert.h"
@@ -32,12 +33,6 @@ static const char *const help =
 
 #define MAX_INPUTS 64
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -52,9 +47,9 @@ static nnq_status run_timed(nnq_executor *ex, const nnq_tensor *inputs, int n_in
     for (int r = 0; st == NNQ_OK && r < repeat; r++) {
         if (r > 0)
             for (int i = 0; i < n_outputs; i++) tensor_free(&outputs[i]);
-        double start = now_ms();
+        double start = 1e3 * wall_clock_seconds();
         st = executor_run(ex, inputs, n_inputs, outputs);
-        times[r] = now_ms() - start;
+        times[r] = 1e3 * wall_clock_seconds() - start;
     }
     qsort(times, (size_t)repeat, sizeof *times, compare_doubles);
     *median_ms = times[repeat / 2];

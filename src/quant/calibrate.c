@@ -9,10 +9,9 @@
 #include "base/status.h"
 #include "calib/observer.h"
 #include "calib/observer_file.h"
+#include "quant/calibration_pass.h"
 #include "calib/range_method.h"
 #include "run/executor.h"
-
-enum { DEFAULT_CALIBRATION_BATCH = 64 };
 
 typedef struct calibration {
     nnq_plan *plan;
@@ -78,33 +77,13 @@ static void calibration_free(calibration *c) {
 
 static nnq_status run_batches(const nnq_model *model, calibration *c, nnq_dataset *dataset,
                               const calibration_options *options) {
-    const nnq_value_info *input = graph_single_runtime_input(&model->graph);
-    if (!input) return nnq_fail(NNQ_ERR_UNSUPPORTED, "calibration needs a model with exactly one input");
     nnq_executor *ex = NULL;
     NNQ_TRY(executor_create(model, &ex));
     nnq_status st = executor_add_tap(ex, (nnq_tap){observe_tensor, c});
-    int n_outputs = model->graph.n_outputs;
-    nnq_tensor *outputs = calloc((size_t)n_outputs + 1, sizeof *outputs);
-    if (!outputs) st = nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    /* A fixed batch dimension in the model wins over the requested batch size. */
-    int64_t batch = options->batch_size > 0 ? options->batch_size : DEFAULT_CALIBRATION_BATCH;
-    if (input->rank > 0 && input->dims[0] > 0) batch = input->dims[0];
-    int64_t total = dataset_count(dataset), done = 0;
-    dataset_rewind(dataset);
-    while (st == NNQ_OK) {
-        nnq_tensor x = {0};
-        int64_t count = 0;
-        st = dataset_next_batch(dataset, batch, &x, NULL, &count);
-        if (st != NNQ_OK || count == 0) break;
-        x.name = strdup(input->name);
-        if (!x.name) st = nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-        if (st == NNQ_OK) st = executor_run(ex, &x, 1, outputs);
-        for (int o = 0; st == NNQ_OK && o < n_outputs; o++) tensor_free(&outputs[o]);
-        tensor_free(&x);
-        done += count;
-        if (st == NNQ_OK && options->on_progress) options->on_progress(options->progress_user, done, total);
-    }
-    free(outputs);
+    calibration_pass_options pass = {.batch_size = options->batch_size, .on_progress = options->on_progress,
+                                     .progress_user = options->progress_user};
+    int64_t done = 0;
+    if (st == NNQ_OK) st = calibration_pass_run(&ex, 1, model, dataset, &pass, &done);
     executor_free(ex);
     if (st == NNQ_OK && done == 0) st = nnq_fail(NNQ_ERR_INVALID, "calibration data '%s' holds no samples", dataset_spec(dataset));
     return st;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/status.h"
+#include "quant/calibration_pass.h"
 #include "run/executor.h"
 
 static bool is_layer(const nnq_node *node) {
@@ -55,26 +56,10 @@ static nnq_status list_layers(const nnq_model *model, channel_minima *m) {
 }
 
 static nnq_status run(const nnq_model *model, nnq_dataset *dataset, int64_t batch_size, channel_minima *m) {
-    const nnq_value_info *input = graph_single_runtime_input(&model->graph);
-    if (!input) return nnq_fail(NNQ_ERR_UNSUPPORTED, "measuring minima needs a model with exactly one input");
     nnq_executor *ex = NULL;
     NNQ_TRY(executor_create(model, &ex));
     nnq_status st = executor_add_tap(ex, (nnq_tap){tap_minima, m});
-    nnq_tensor *outputs = calloc((size_t)model->graph.n_outputs + 1, sizeof *outputs);
-    if (!outputs) st = nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    int64_t batch = input->rank > 0 && input->dims[0] > 0 ? input->dims[0] : batch_size > 0 ? batch_size : 64;
-    dataset_rewind(dataset);
-    while (st == NNQ_OK) {
-        nnq_tensor x = {0};
-        int64_t count = 0;
-        st = dataset_next_batch(dataset, batch, &x, NULL, &count);
-        if (st != NNQ_OK || count == 0) break;
-        if (!(x.name = strdup(input->name))) st = nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-        if (st == NNQ_OK) st = executor_run(ex, &x, 1, outputs);
-        for (int o = 0; st == NNQ_OK && o < model->graph.n_outputs; o++) tensor_free(&outputs[o]);
-        tensor_free(&x);
-    }
-    free(outputs);
+    if (st == NNQ_OK) st = calibration_pass_run(&ex, 1, model, dataset, &(calibration_pass_options){.batch_size = batch_size}, NULL);
     executor_free(ex);
     return st;
 }

@@ -4,6 +4,8 @@
 
 #include "base/status.h"
 #include "ir/model_copy.h"
+#include "quant/adaround.h"
+#include "quant/bias_correction.h"
 #include "quant/bn_ranges.h"
 #include "quant/channel_minima.h"
 #include "quant/weight_ranges.h"
@@ -99,6 +101,41 @@ static nnq_status equalize(const quant_config *config, nnq_dataset *calibration,
     return pass_remove_dead_nodes(&out->prepared, &removed);
 }
 
+/* AdaRound or bias correction, once every grid is known (they measure the
+ * quantized model; bias scales must be set). After AdaRound the rounding
+ * error has no systematic part left to correct, so the two exclude each other. */
+static nnq_status refine_weights(const quant_config *config, nnq_dataset *calibration,
+                                 const calibration_options *options, const bn_parameters *bn, ptq_result *out) {
+    bool needs_data = config->adaround || config->bias_correction == BIAS_CORRECTION_EMPIRICAL;
+    if (needs_data && !calibration)
+        return nnq_fail(NNQ_ERR_USAGE, "%s needs calibration data (--calib SPEC)",
+                        config->adaround ? "AdaRound" : "empirical bias correction");
+    nnq_status st = NNQ_OK;
+    if (config->adaround) {
+        adaround_options o;
+        adaround_options_defaults(&o);
+        o.on_progress = options->on_progress;
+        o.progress_user = options->progress_user;
+        adaround_report report = {0};
+        st = ptq_adaround(&out->prepared, &out->plan, calibration, &o, &report);
+        out->adaround_layers = report.layers_rounded;
+        adaround_report_free(&report);
+    } else if (config->bias_correction != BIAS_CORRECTION_NONE) {
+        bias_correction_report report = {0};
+        if (config->bias_correction == BIAS_CORRECTION_ANALYTIC) {
+            st = ptq_correct_bias_analytic(&out->prepared, &out->plan, bn, &report);
+        } else {
+            bias_correction_options o;
+            bias_correction_options_defaults(&o);
+            o.batch_size = options->batch_size > 0 ? options->batch_size : o.batch_size;
+            st = ptq_correct_bias_empirical(&out->prepared, &out->plan, calibration, &o, &report);
+        }
+        out->bias_layers_corrected = report.layers_corrected;
+        bias_correction_report_free(&report);
+    }
+    return st;
+}
+
 static nnq_status run(const nnq_model *model, const quant_config *config, nnq_dataset *calibration,
                       const calibration_options *options, ptq_result *out, plan_recipe *recipe, bn_parameters *bn) {
     NNQ_TRY(bn_parameters_collect(model, bn)); /* before folding erases them */
@@ -123,7 +160,8 @@ static nnq_status run(const nnq_model *model, const quant_config *config, nnq_da
         }
         NNQ_TRY(plan_calibrate(&out->prepared, &out->plan, recipe, &data_config, calibration, options));
     }
-    return plan_recipe_resolve(&out->plan, recipe);
+    NNQ_TRY(plan_recipe_resolve(&out->plan, recipe));
+    return refine_weights(config, calibration, options, bn, out);
 }
 
 nnq_status ptq_run(const nnq_model *model, const quant_config *config, nnq_dataset *calibration,

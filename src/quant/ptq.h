@@ -19,11 +19,15 @@ typedef struct ptq_result {
     int cle_clips_replaced;      /* ReLU6 turned into Relu for CLE (FP32 changed) */
     double cle_spread_before, cle_spread_after; /* worst per-channel weight range spread */
     int bias_layers_absorbed;    /* layers whose high bias moved to the next layer */
+    int bias_layers_corrected;   /* bias correction (§3.3) */
+    int adaround_layers;         /* layers whose weights AdaRound rounded (§3.4) */
 } ptq_result;
 
 /* Steps, in order: prepare the graph; cross-layer equalization and high-bias
  * absorption when configured (FP32-preserving graph changes); build the
- * plan; weight grids; BN-based or calibrated activation grids; resolve.
+ * plan; weight grids; BN-based or calibrated activation grids; resolve;
+ * then AdaRound or bias correction, which change the weights or biases the
+ * resolved grids apply to.
  * calibration may be NULL only when nothing needs data. */
 nnq_status ptq_run(const nnq_model *model, const quant_config *config, nnq_dataset *calibration,
                    const calibration_options *options, ptq_result *out);

@@ -24,6 +24,12 @@ typedef enum bias_absorption_mode {
     BIAS_ABSORPTION_EMPIRICAL, /* c = max(0, min over the calibration data) */
 } bias_absorption_mode;
 
+typedef enum bias_correction_mode {
+    BIAS_CORRECTION_NONE,
+    BIAS_CORRECTION_EMPIRICAL, /* eq. 27 on the calibration data */
+    BIAS_CORRECTION_ANALYTIC,  /* expected inputs from BN statistics (data-free) */
+} bias_correction_mode;
+
 #define QUANT_MAX_NAMES 256
 
 typedef struct name_list {
@@ -47,6 +53,8 @@ typedef struct quant_config {
     bool cross_layer_equalization;      /* white paper §3.2 before quantizing (--cle) */
     bool replace_relu6;                 /* CLE through ReLU6 by making it a Relu (an FP32 change) */
     bias_absorption_mode bias_absorption;
+    bias_correction_mode bias_correction;
+    bool adaround;                      /* learned weight rounding (§3.4); excludes bias correction */
     name_list op_types;                 /* empty: every op nnquant quantizes */
     name_list nodes_to_quantize;        /* empty: all */
     name_list nodes_to_exclude;
