@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "base/parallel.h"
 #include "ops/op.h"
 
 /* Output elements per parallel chunk: large enough that a chunk outweighs
@@ -97,12 +98,12 @@ void broadcast_apply(nnq_tensor *out, int n_in, const nnq_tensor *const *in,
     broadcast_plan plan;
     plan_build(&plan, out, n_in, in);
     int64_t n_chunks = (total + CHUNK_ELEMENTS - 1) / CHUNK_ELEMENTS;
-#pragma omp parallel for schedule(static) if (n_chunks > 1)
-    for (int64_t c = 0; c < n_chunks; c++) {
+    int threads = nnq_threads_for((double)total * n_in, NNQ_GRAIN_ELEMENTS, n_chunks);
+    NNQ_PARALLEL_FOR(threads, (int64_t c = 0; c < n_chunks; c++), {
         int64_t begin = c * CHUNK_ELEMENTS;
         int64_t end = begin + CHUNK_ELEMENTS < total ? begin + CHUNK_ELEMENTS : total;
         plan_run_range(&plan, begin, end, kernel, arg);
-    }
+    });
 }
 
 void broadcast_view_at_axis(const nnq_tensor *src, int axis, int target_rank, nnq_tensor *view) {

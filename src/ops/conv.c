@@ -7,17 +7,13 @@
  * ConvTranspose is its adjoint (W is [C, Mg, kernel...]):
  *   columns [Mg * kernel_size x in_size] = W_g^T * X[n, g*Cg : (g+1)*Cg]
  *   Y[n, g*Mg : (g+1)*Mg] = col2im(columns) */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "kernels/gemm_f32.h"
 #include "ops/im2col.h"
 #include "ops/op.h"
-
-/* Below this many multiply-adds per (image, group), the groups of a
- * convolution run on separate threads instead of inside one GEMM. */
-#define CONV_GROUP_PARALLEL_MAX_WORK (1 << 20)
 
 /* Checks the optional bias: a 1-D float tensor of `channels` entries. */
 static nnq_status check_bias(const nnq_op_context *ctx, const nnq_tensor *bias, int64_t channels) {
@@ -51,29 +47,25 @@ typedef struct conv_job {
 typedef void (*conv_task_fn)(const conv_job *job, int64_t image, int64_t group, float *columns);
 
 /* Runs task for every (image, group) with one columns buffer of
- * columns_count floats per thread. Tasks are spread over threads when they
- * are small (depthwise convolutions) or at least as many as the threads;
- * otherwise they run in order, each GEMM threaded. */
+ * columns_count floats per thread (allocated once per call). Tasks are spread
+ * over threads (as many as the total work deserves) unless one task alone
+ * deserves more threads, in which case they run in order, each GEMM
+ * threaded. Small work stays on the calling thread. */
 static nnq_status run_conv_tasks(const nnq_op_context *ctx, const conv_job *job,
                                  int64_t columns_count, int64_t task_work, conv_task_fn task) {
     int64_t tasks = job->batch * job->group;
-    bool spread = tasks > 1 && (task_work < CONV_GROUP_PARALLEL_MAX_WORK ||
-                                tasks >= omp_get_max_threads());
-    bool failed = false;
-#pragma omp parallel if (spread)
-    {
-        float *columns = columns_count > 0 ? malloc(sizeof(float) * (size_t)columns_count) : NULL;
-        bool ok = columns_count == 0 || columns != NULL;
-        if (!ok) {
-#pragma omp atomic write
-            failed = true;
-        }
-#pragma omp for schedule(dynamic)
-        for (int64_t t = 0; t < tasks; t++)
-            if (ok) task(job, t / job->group, t % job->group, columns);
-        free(columns);
+    int threads = nnq_threads_for((double)tasks * (double)task_work, NNQ_GRAIN_MACS, tasks);
+    if (nnq_threads_for((double)task_work, NNQ_GRAIN_MACS, INT64_MAX) > threads) threads = 1;
+    float *columns = NULL;
+    if (columns_count > 0) {
+        columns = malloc(sizeof(float) * (size_t)columns_count * (size_t)threads);
+        if (!columns) return op_fail(ctx, NNQ_ERR_NOMEM, "cannot allocate the im2col buffer");
     }
-    if (failed) return op_fail(ctx, NNQ_ERR_NOMEM, "cannot allocate the im2col buffer");
+    NNQ_PARALLEL_FOR(threads, (int64_t t = 0; t < tasks; t++), {
+        size_t own = (size_t)columns_count * (size_t)nnq_thread_index(threads);
+        task(job, t / job->group, t % job->group, columns ? columns + own : NULL);
+    });
+    free(columns);
     return NNQ_OK;
 }
 
@@ -98,6 +90,13 @@ static void conv_task(const conv_job *job, int64_t image, int64_t group, float *
     const float *x = job->x + (image * job->group + group) * cg * job->in_plane;
     float *y = job->y + (image * job->group + group) * mg * job->out_plane;
     const float *w = job->w + group * mg * depth;
+    if (cg == 1 && mg == 1 && !im2col_is_identity(job->geom)) {
+        /* Depthwise: im2col fused with the 1-row product (conv_run allocates no buffer). */
+        memset(y, 0, sizeof(float) * (size_t)job->out_plane);
+        im2col_dot_f32(job->geom, x, w, y);
+        add_bias(y, job->bias ? job->bias + group : NULL, 1, job->out_plane);
+        return;
+    }
     /* A 1x1, stride-1, unpadded window makes the columns the image itself. */
     const float *cols = x;
     if (columns) {
@@ -129,7 +128,8 @@ static nnq_status conv_run(nnq_op_context *ctx) {
         .y = ctx->outputs[0].data,
     };
     int64_t depth = job.in_group_channels * job.kernel_size;
-    int64_t columns = im2col_is_identity(&params.geom) ? 0 : depth * job.out_plane;
+    bool depthwise = job.in_group_channels == 1 && job.out_group_channels == 1;
+    int64_t columns = im2col_is_identity(&params.geom) || depthwise ? 0 : depth * job.out_plane;
     return run_conv_tasks(ctx, &job, columns, job.out_group_channels * depth * job.out_plane,
                           conv_task);
 }

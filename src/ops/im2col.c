@@ -4,8 +4,7 @@
 
 #include <string.h>
 
-/* Work (elements moved) above which the transforms use several threads. */
-#define IM2COL_PARALLEL_MIN ((int64_t)1 << 18)
+#include "base/parallel.h"
 
 static int64_t product(const int64_t *dims, int rank) {
     int64_t n = 1;
@@ -25,113 +24,185 @@ bool im2col_is_identity(const im2col_geometry *g) {
     return true;
 }
 
-/* ---- Line decomposition shared by im2col and col2im ----
+/* ---- Row walk shared by im2col and col2im ----
  *
- * For one kernel offset k, the columns of a row form lines along the last
- * spatial dim. Column position o along that dim reads image coordinate
- * o * stride - pad_begin + k * dilation; a line is either entirely in the
- * padding (some outer coordinate is outside the image) or has a contiguous
- * range [lo, hi) of positions inside the image. */
-typedef struct window_line {
-    bool inside;          /* false: every position is padding */
-    int64_t lo, hi;       /* positions [lo, hi) read the image */
-    int64_t image_offset; /* image element read by position lo */
-    int64_t image_step;   /* image elements between consecutive positions */
-} window_line;
+ * Row (channel, kernel offset k) of the columns is a sequence of lines along
+ * the last spatial dim, one per position of the outer dims. Column position o
+ * along a dim reads image coordinate o * stride - pad_begin + k * dilation,
+ * so along every dim the positions inside the image form one range [lo, hi)
+ * that depends on the row only. A line reads the image iff each of its outer
+ * positions is inside its range; it then reads the positions [lo, hi) of the
+ * last dim, `step` image elements apart, from one offset.
+ *
+ * The lines are walked in blocks: one block per position of the dims before
+ * the last two (a single block for 2-D), holding one line per position of
+ * the second-to-last dim. Within a block the lines before lo and from hi on
+ * are padding (one fill each) and the lines between read the image at
+ * offsets `line_step` apart. Block positions advance like an odometer that
+ * keeps the block's offset: no division or multiplication per line. */
+typedef struct window_row {
+    int block_rank;                   /* dims before the last two: spatial_rank - 2 (or 0) */
+    int64_t width;                    /* positions per line (cols of the last dim) */
+    int64_t lo, hi;                   /* positions [lo, hi) of a line read the image */
+    int64_t step;                     /* image elements between consecutive positions */
+    int64_t lines;                    /* lines per block (cols of the second-to-last dim) */
+    int64_t line_lo, line_hi;         /* lines [line_lo, line_hi) of a block may read the image */
+    int64_t line_step;                /* image elements between consecutive lines */
+    int64_t offset;                   /* image element read by position lo of line 0 of the block */
+    int64_t block_lo[NNQ_MAX_RANK];   /* per block dim: positions inside the image */
+    int64_t block_hi[NNQ_MAX_RANK];
+    int64_t block_cols[NNQ_MAX_RANK];
+    int64_t block_step[NNQ_MAX_RANK]; /* image elements between consecutive positions */
+    int64_t position[NNQ_MAX_RANK];   /* current block position */
+} window_row;
 
 /* Smallest o >= 0 with o * stride + first >= bound, i.e. ceil((bound - first) / stride). */
 static int64_t first_position_reaching(int64_t first, int64_t bound, int64_t stride) {
     int64_t gap = bound - first;
     if (gap <= 0) return 0;
-    return (gap + stride - 1) / stride;
+    return stride == 1 ? gap : (gap + stride - 1) / stride; /* no division for stride 1 */
 }
 
-/* The line of kernel offset `kernel_index` at outer column index `outer`
- * (the column position over all but the last spatial dim, row-major). */
-static window_line line_at(const im2col_geometry *g, const int64_t *kernel_index, int64_t outer) {
+/* Positions the walk at the first block of the row of kernel offset kernel_flat. */
+static void window_row_start(const im2col_geometry *g, int64_t kernel_flat, window_row *r) {
     int last = g->spatial_rank - 1;
-    window_line line = {.inside = true};
-    int64_t offset = 0, image_stride = 1;
+    r->block_rank = last >= 1 ? last - 1 : 0;
+    r->lines = 1;
+    r->line_lo = 0;
+    r->line_hi = 1;
+    r->line_step = 0;
+    int64_t image_stride = 1, offset = 0;
     for (int d = last; d >= 0; d--) {
-        int64_t first = kernel_index[d] * g->dilations[d] - g->pads[d];
+        int64_t k = kernel_flat % g->kernel[d];
+        kernel_flat /= g->kernel[d];
+        int64_t first = k * g->dilations[d] - g->pads[d];
+        int64_t lo = first_position_reaching(first, 0, g->strides[d]);
+        int64_t hi = first_position_reaching(first, g->image[d], g->strides[d]);
+        lo = lo < g->cols[d] ? lo : g->cols[d];
+        hi = hi < g->cols[d] ? hi : g->cols[d];
+        if (hi < lo) hi = lo;
+        int64_t position_step = g->strides[d] * image_stride;
         if (d == last) {
-            int64_t lo = first_position_reaching(first, 0, g->strides[d]);
-            int64_t hi = first_position_reaching(first, g->image[d], g->strides[d]);
-            line.lo = lo < g->cols[d] ? lo : g->cols[d];
-            line.hi = hi < g->cols[d] ? hi : g->cols[d];
-            if (line.hi < line.lo) line.hi = line.lo;
-            offset += first + line.lo * g->strides[d];
-            line.image_step = g->strides[d];
+            r->width = g->cols[d];
+            r->lo = lo;
+            r->hi = hi;
+            r->step = g->strides[d];
+            offset += first + lo * g->strides[d];
+        } else if (d == last - 1) {
+            r->lines = g->cols[d];
+            r->line_lo = lo;
+            r->line_hi = hi;
+            r->line_step = position_step;
+            offset += first * image_stride;
         } else {
-            int64_t position = outer % g->cols[d];
-            outer /= g->cols[d];
-            int64_t coord = first + position * g->strides[d];
-            if (coord < 0 || coord >= g->image[d]) line.inside = false;
-            offset += coord * image_stride;
+            r->block_lo[d] = lo;
+            r->block_hi[d] = hi;
+            r->block_cols[d] = g->cols[d];
+            r->block_step[d] = position_step;
+            r->position[d] = 0;
+            offset += first * image_stride;
         }
         image_stride *= g->image[d];
     }
-    line.image_offset = offset;
-    if (!line.inside || line.hi == line.lo) {
-        /* Nothing to read: keep the offset inside the image. */
-        line.inside = false;
-        line.lo = line.hi = 0;
-        line.image_offset = 0;
-    }
-    return line;
+    r->offset = offset;
+    if (r->hi == r->lo) r->line_lo = r->line_hi = 0; /* no line reads the image */
 }
 
-static void kernel_index_of(const im2col_geometry *g, int64_t flat, int64_t *kernel_index) {
-    for (int d = g->spatial_rank - 1; d >= 0; d--) {
-        kernel_index[d] = flat % g->kernel[d];
-        flat /= g->kernel[d];
+/* Whether the lines [line_lo, line_hi) of the current block read the image. */
+static inline bool window_row_block_inside(const window_row *r) {
+    for (int d = 0; d < r->block_rank; d++)
+        if (r->position[d] < r->block_lo[d] || r->position[d] >= r->block_hi[d]) return false;
+    return r->line_lo < r->line_hi;
+}
+
+static inline void window_row_next_block(window_row *r) {
+    for (int d = r->block_rank - 1; d >= 0; d--) {
+        r->offset += r->block_step[d];
+        if (++r->position[d] < r->block_cols[d]) return;
+        r->offset -= r->block_cols[d] * r->block_step[d];
+        r->position[d] = 0;
     }
 }
 
 /* ---- im2col ---- */
 
-/* Copies count elements of size elem_size taken every `step` elements.
- * Called with a constant elem_size so the compiler specializes the memcpy. */
-static inline void copy_strided(char *dst, const char *src, int64_t count, int64_t step,
-                                size_t elem_size) {
-    if (step == 1) {
-        memcpy(dst, src, (size_t)count * elem_size);
+/* Writes count copies of the elem_size bytes at value (zero bytes: memset). */
+static inline void fill_elements(char *dst, int64_t count, const char *value, bool value_is_zero,
+                                 size_t elem_size) {
+    if (count <= 0) return;
+    if (value_is_zero && count > 8) {
+        memset(dst, 0, (size_t)count * elem_size);
         return;
     }
-    for (int64_t i = 0; i < count; i++)
-        memcpy(dst + (size_t)i * elem_size, src + (size_t)(i * step) * elem_size, elem_size);
-}
-
-static inline void fill_elements(char *dst, int64_t count, const char *value, size_t elem_size) {
     for (int64_t i = 0; i < count; i++) memcpy(dst + (size_t)i * elem_size, value, elem_size);
 }
 
-static inline void im2col_line(char *dst, const char *image, const window_line *line,
-                               int64_t width, const char *pad_value, size_t elem_size) {
-    fill_elements(dst, line->lo, pad_value, elem_size);
-    copy_strided(dst + (size_t)line->lo * elem_size, image + (size_t)line->image_offset * elem_size,
-                 line->hi - line->lo, line->image_step, elem_size);
-    fill_elements(dst + (size_t)line->hi * elem_size, width - line->hi, pad_value, elem_size);
+/* memcpy for the short spans of one line: 16-byte moves (constant-size
+ * memcpy compiles to one load and store) instead of a library call. */
+static inline void copy_span(char *dst, const char *src, size_t bytes) {
+    if (bytes > 256) {
+        memcpy(dst, src, bytes);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 16 <= bytes; i += 16) memcpy(dst + i, src + i, 16);
+    for (; i < bytes; i++) dst[i] = src[i];
+}
+
+/* All blocks of one row. Inlined with a constant elem_size (see im2col_row),
+ * so the element copies of strided lines and short fills become plain moves. */
+static inline __attribute__((always_inline)) void
+im2col_row_blocks(window_row *r, int64_t blocks, const char *image, const char *pad_value,
+                  bool pad_is_zero, size_t elem_size, char *dst) {
+    int64_t count = r->hi - r->lo;
+    size_t line_bytes = (size_t)r->width * elem_size;
+    for (int64_t block = 0; block < blocks; block++, window_row_next_block(r)) {
+        char *block_dst = dst + (size_t)(block * r->lines) * line_bytes;
+        if (!window_row_block_inside(r)) {
+            fill_elements(block_dst, r->lines * r->width, pad_value, pad_is_zero, elem_size);
+            continue;
+        }
+        fill_elements(block_dst, r->line_lo * r->width, pad_value, pad_is_zero, elem_size);
+        const char *in_line = image + (size_t)(r->offset + r->line_lo * r->line_step) * elem_size;
+        size_t in_line_bytes = (size_t)r->line_step * elem_size;
+        for (int64_t line = r->line_lo; line < r->line_hi; line++, in_line += in_line_bytes) {
+            char *line_dst = block_dst + (size_t)line * line_bytes;
+            fill_elements(line_dst, r->lo, pad_value, pad_is_zero, elem_size);
+            char *out = line_dst + (size_t)r->lo * elem_size;
+            if (r->step == 1) {
+                copy_span(out, in_line, (size_t)count * elem_size);
+            } else {
+                const char *in = in_line;
+                size_t in_step = (size_t)r->step * elem_size;
+                for (int64_t i = 0; i < count; i++, out += elem_size, in += in_step)
+                    memcpy(out, in, elem_size);
+            }
+            fill_elements(line_dst + (size_t)r->hi * elem_size, r->width - r->hi, pad_value,
+                          pad_is_zero, elem_size);
+        }
+        fill_elements(block_dst + (size_t)r->line_hi * line_bytes,
+                      (r->lines - r->line_hi) * r->width, pad_value, pad_is_zero, elem_size);
+    }
 }
 
 static void im2col_row(const im2col_geometry *g, const char *image, int64_t kernel_flat,
-                       size_t elem_size, const char *pad_value, char *row) {
-    int64_t kernel_index[NNQ_MAX_RANK];
-    kernel_index_of(g, kernel_flat, kernel_index);
-    int64_t width = g->cols[g->spatial_rank - 1];
-    int64_t lines = im2col_col_count(g) / width;
-    for (int64_t outer = 0; outer < lines; outer++) {
-        window_line line = line_at(g, kernel_index, outer);
-        char *dst = row + (size_t)(outer * width) * elem_size;
-        /* Constant sizes let the compiler turn the element copies into moves. */
-        switch (elem_size) {
-        case 1: im2col_line(dst, image, &line, width, pad_value, 1); break;
-        case 2: im2col_line(dst, image, &line, width, pad_value, 2); break;
-        case 4: im2col_line(dst, image, &line, width, pad_value, 4); break;
-        case 8: im2col_line(dst, image, &line, width, pad_value, 8); break;
-        default: im2col_line(dst, image, &line, width, pad_value, elem_size); break;
-        }
+                       size_t elem_size, const char *pad_value, bool pad_is_zero, char *dst) {
+    window_row r;
+    window_row_start(g, kernel_flat, &r);
+    int64_t blocks = im2col_col_count(g) / (r.width * r.lines);
+    switch (elem_size) {
+    case 1: im2col_row_blocks(&r, blocks, image, pad_value, pad_is_zero, 1, dst); break;
+    case 2: im2col_row_blocks(&r, blocks, image, pad_value, pad_is_zero, 2, dst); break;
+    case 4: im2col_row_blocks(&r, blocks, image, pad_value, pad_is_zero, 4, dst); break;
+    case 8: im2col_row_blocks(&r, blocks, image, pad_value, pad_is_zero, 8, dst); break;
+    default: im2col_row_blocks(&r, blocks, image, pad_value, pad_is_zero, elem_size, dst); break;
     }
+}
+
+static bool bytes_are_zero(const char *bytes, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (bytes[i]) return false;
+    return true;
 }
 
 void im2col(const im2col_geometry *g, int64_t channels, const void *image, size_t elem_size,
@@ -140,12 +211,46 @@ void im2col(const im2col_geometry *g, int64_t channels, const void *image, size_
     int64_t image_size = im2col_image_size(g);
     int64_t rows = channels * kernel_size;
     if (rows == 0 || col_count == 0) return;
-#pragma omp parallel for schedule(static) if (rows * col_count > IM2COL_PARALLEL_MIN)
-    for (int64_t row = 0; row < rows; row++) {
+    if (im2col_is_identity(g)) {
+        /* One row per channel, equal to the channel's image. */
+        memcpy(columns, image, (size_t)(rows * col_count) * elem_size);
+        return;
+    }
+    bool pad_is_zero = bytes_are_zero(pad_value, elem_size);
+    int threads = nnq_threads_for((double)rows * (double)col_count, NNQ_GRAIN_ELEMENTS, rows);
+    NNQ_PARALLEL_FOR(threads, (int64_t row = 0; row < rows; row++), {
         int64_t channel = row / kernel_size;
         const char *channel_image = (const char *)image + (size_t)(channel * image_size) * elem_size;
         char *dst = (char *)columns + (size_t)(row * col_count) * elem_size;
-        im2col_row(g, channel_image, row % kernel_size, elem_size, pad_value, dst);
+        im2col_row(g, channel_image, row % kernel_size, elem_size, pad_value, pad_is_zero, dst);
+    });
+}
+
+/* ---- im2col fused with a one-row product ---- */
+
+void im2col_dot_f32(const im2col_geometry *g, const float *image, const float *weights,
+                    float *out) {
+    int64_t kernel_size = im2col_kernel_size(g), col_count = im2col_col_count(g);
+    if (col_count == 0) return;
+    for (int64_t k = 0; k < kernel_size; k++) {
+        float weight = weights[k];
+        window_row r;
+        window_row_start(g, k, &r);
+        int64_t blocks = col_count / (r.width * r.lines), count = r.hi - r.lo;
+        for (int64_t block = 0; block < blocks; block++, window_row_next_block(&r)) {
+            if (!window_row_block_inside(&r)) continue;
+            float *block_out = out + block * r.lines * r.width + r.lo;
+            for (int64_t line = r.line_lo; line < r.line_hi; line++) {
+                const float *src = image + r.offset + line * r.line_step;
+                float *dst = block_out + line * r.width;
+                if (r.step == 1) {
+#pragma omp simd
+                    for (int64_t i = 0; i < count; i++) dst[i] += weight * src[i];
+                } else {
+                    for (int64_t i = 0; i < count; i++) dst[i] += weight * src[i * r.step];
+                }
+            }
+        }
     }
 }
 
@@ -153,15 +258,17 @@ void im2col(const im2col_geometry *g, int64_t channels, const void *image, size_
 
 static void col2im_row(const im2col_geometry *g, const float *row, int64_t kernel_flat,
                        float *image) {
-    int64_t kernel_index[NNQ_MAX_RANK];
-    kernel_index_of(g, kernel_flat, kernel_index);
-    int64_t width = g->cols[g->spatial_rank - 1];
-    int64_t lines = im2col_col_count(g) / width;
-    for (int64_t outer = 0; outer < lines; outer++) {
-        window_line line = line_at(g, kernel_index, outer);
-        const float *src = row + outer * width;
-        float *dst = image + line.image_offset;
-        for (int64_t o = line.lo; o < line.hi; o++) dst[(o - line.lo) * line.image_step] += src[o];
+    window_row r;
+    window_row_start(g, kernel_flat, &r);
+    int64_t blocks = im2col_col_count(g) / (r.width * r.lines);
+    for (int64_t block = 0; block < blocks; block++, window_row_next_block(&r)) {
+        if (!window_row_block_inside(&r)) continue;
+        const float *block_row = row + block * r.lines * r.width;
+        for (int64_t line = r.line_lo; line < r.line_hi; line++) {
+            const float *src = block_row + line * r.width;
+            float *dst = image + r.offset + line * r.line_step;
+            for (int64_t o = r.lo; o < r.hi; o++) dst[(o - r.lo) * r.step] += src[o];
+        }
     }
 }
 
@@ -170,11 +277,13 @@ void col2im_f32(const im2col_geometry *g, int64_t channels, const float *columns
     int64_t image_size = im2col_image_size(g);
     if (channels == 0 || kernel_size == 0 || col_count == 0) return;
     /* Rows of one channel add into the same image plane, so threads split channels. */
-#pragma omp parallel for schedule(static) if (channels * kernel_size * col_count > IM2COL_PARALLEL_MIN)
-    for (int64_t channel = 0; channel < channels; channel++)
+    int threads = nnq_threads_for((double)channels * (double)kernel_size * (double)col_count,
+                                  NNQ_GRAIN_ELEMENTS, channels);
+    NNQ_PARALLEL_FOR(threads, (int64_t channel = 0; channel < channels; channel++), {
         for (int64_t k = 0; k < kernel_size; k++)
             col2im_row(g, columns + (channel * kernel_size + k) * col_count, k,
                        image + channel * image_size);
+    });
 }
 
 /* ---- Attributes ---- */

@@ -47,6 +47,13 @@ bool im2col_is_identity(const im2col_geometry *g);
 void im2col(const im2col_geometry *g, int64_t channels, const void *image, size_t elem_size,
             const void *pad_value, void *columns);
 
+/* For float and one channel: out[col] += sum over kernel offsets k of
+ * weights[k] * columns[k][col], the columns being im2col's with pad value 0,
+ * without writing them: a one-channel-per-group (depthwise) convolution with
+ * im2col fused into its 1-row GEMM. Terms are added in kernel order. */
+void im2col_dot_f32(const im2col_geometry *g, const float *image, const float *weights,
+                    float *out);
+
 /* The adjoint for float: ADDS every column entry into the image element it
  * came from (entries that fall into padding are dropped). The caller zeroes
  * or pre-fills the image. */

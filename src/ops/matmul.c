@@ -1,7 +1,7 @@
 /* Gemm and MatMul (float32) through gemm_f32. */
-#include <omp.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "kernels/gemm_f32.h"
 #include "ops/op.h"
 
@@ -93,9 +93,6 @@ static nnq_status gemm_run(nnq_op_context *ctx) {
 }
 
 /* ---------------------------------------------------------------- MatMul */
-
-/* Below this many multiply-adds per matrix product, batches always run on separate threads. */
-#define MATMUL_BATCH_PARALLEL_MAX_WORK (1 << 20)
 
 /* numpy matmul of A [..., M, K] and B [..., K, N]: a 1-D A is [1, K] with M
  * dropped from the result, a 1-D B is [K, 1] with N dropped; the batch dims
@@ -193,18 +190,17 @@ static nnq_status matmul_run(nnq_op_context *ctx) {
         gemm_f32(false, false, batches * s.m, s.n, s.k, 1.0f, a, s.k, b, s.n, 0.0f, y, s.n);
         return NNQ_OK;
     }
-    /* Threads take whole products when they are small or plentiful, else
-     * each product is threaded inside gemm_f32. */
-    bool spread = batches > 1 &&
-                  ((double)s.m * (double)s.n * (double)s.k < MATMUL_BATCH_PARALLEL_MAX_WORK ||
-                   batches >= omp_get_max_threads());
-#pragma omp parallel for schedule(static) if (spread)
-    for (int64_t t = 0; t < batches; t++) {
+    /* Threads take whole products (as many as the total work deserves) unless
+     * one product alone deserves more threads inside gemm_f32. */
+    double product_work = (double)s.m * (double)s.n * (double)s.k;
+    int threads = nnq_threads_for(product_work * (double)batches, NNQ_GRAIN_MACS, batches);
+    if (nnq_threads_for(product_work, NNQ_GRAIN_MACS, INT64_MAX) > threads) threads = 1;
+    NNQ_PARALLEL_FOR(threads, (int64_t t = 0; t < batches; t++), {
         const float *a_t = a + batch_offset(&s, s.a_batch_strides, t) * a_matrix;
         const float *b_t = b + batch_offset(&s, s.b_batch_strides, t) * b_matrix;
         gemm_f32(false, false, s.m, s.n, s.k, 1.0f, a_t, s.k, b_t, s.n, 0.0f, y + t * y_matrix,
                  s.n);
-    }
+    });
     return NNQ_OK;
 }
 

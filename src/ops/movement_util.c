@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "base/parallel.h"
+
 void dense_strides(const int64_t *dims, int rank, int64_t *strides) {
     int64_t stride = 1;
     for (int i = rank - 1; i >= 0; i--) {
@@ -95,8 +97,8 @@ static void copy_tiled(char *dst, const char *base, const copy_view *v, int rows
         if (k != rows) outer *= v->dims[k];
     int64_t row_tiles = (n_rows + TILE - 1) / TILE, col_tiles = (n_cols + TILE - 1) / TILE;
     int64_t blocks = outer * row_tiles * col_tiles;
-#pragma omp parallel for schedule(static) if (outer * n_rows * n_cols * (int64_t)elem > (1 << 20))
-    for (int64_t b = 0; b < blocks; b++) {
+    int threads = nnq_threads_for((double)outer * (double)n_rows * (double)n_cols, NNQ_GRAIN_ELEMENTS, blocks);
+    NNQ_PARALLEL_FOR(threads, (int64_t b = 0; b < blocks; b++), {
         int64_t tile = b % (row_tiles * col_tiles);
         int64_t i0 = tile / col_tiles * TILE, j0 = tile % col_tiles * TILE;
         int64_t i1 = i0 + TILE < n_rows ? i0 + TILE : n_rows, j1 = j0 + TILE < n_cols ? j0 + TILE : n_cols;
@@ -110,7 +112,7 @@ static void copy_tiled(char *dst, const char *base, const copy_view *v, int rows
             for (int64_t i = i0; i < i1; i++)
                 copy_element(d + (size_t)(i * dst_strides[rows]) * elem, s + i * (int64_t)elem, elem);
         }
-    }
+    });
 }
 
 void copy_view_run(void *dst, const void *src, const copy_view *view, size_t elem_size) {
@@ -134,8 +136,8 @@ void copy_view_run(void *dst, const void *src, const copy_view *view, size_t ele
     int64_t rows = 1;
     for (int k = 0; k < v.rank - 1; k++) rows *= v.dims[k];
     /* Each row finds its source start from its own index, so rows are independent. */
-#pragma omp parallel for schedule(static) if (rows * row_len * (int64_t)elem_size > (1 << 20) && rows > 1)
-    for (int64_t r = 0; r < rows; r++) {
+    int threads = nnq_threads_for((double)rows * (double)row_len, NNQ_GRAIN_ELEMENTS, rows);
+    NNQ_PARALLEL_FOR(threads, (int64_t r = 0; r < rows; r++), {
         int64_t rest = r, offset = 0;
         for (int k = v.rank - 2; k >= 0; k--) {
             offset += (rest % v.dims[k]) * v.strides[k];
@@ -143,7 +145,7 @@ void copy_view_run(void *dst, const void *src, const copy_view *view, size_t ele
         }
         copy_row((char *)dst + r * row_len * (int64_t)elem_size,
                  base + offset * (int64_t)elem_size, row_len, row_stride, elem_size);
-    }
+    });
 }
 
 nnq_status check_movable_dtype(const nnq_op_context *ctx, const nnq_tensor *t) {

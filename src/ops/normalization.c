@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "ops/op.h"
 
 /* Statistics of one contiguous block, accumulated in double (two passes:
@@ -123,13 +124,14 @@ static nnq_status batchnorm_run(nnq_op_context *ctx) {
     int64_t plane = dims_numel(x->dims + 2, x->rank - 2);
     const float *in = x->data;
     float *out = ctx->outputs[0].data;
-#pragma omp parallel for schedule(static) if (batch * channels * plane > (1 << 16))
-    for (int64_t nc = 0; nc < batch * channels; nc++) {
+    int threads = nnq_threads_for((double)(batch * channels) * (double)plane, NNQ_GRAIN_ELEMENTS,
+                                  batch * channels);
+    NNQ_PARALLEL_FOR(threads, (int64_t nc = 0; nc < batch * channels; nc++), {
         int64_t c = nc % channels;
         float a = (float)(scale[c] / sqrt((double)var[c] + epsilon));
         float b = bias[c] - mean[c] * a;
         affine_block(in + nc * plane, plane, a, b, out + nc * plane);
-    }
+    });
     return NNQ_OK;
 }
 
@@ -151,14 +153,15 @@ static nnq_status instancenorm_run(nnq_op_context *ctx) {
     int64_t plane = dims_numel(x->dims + 2, x->rank - 2);
     const float *in = x->data;
     float *out = ctx->outputs[0].data;
-#pragma omp parallel for schedule(static) if (batch * channels * plane > (1 << 16))
-    for (int64_t nc = 0; nc < batch * channels; nc++) {
+    int threads = nnq_threads_for((double)(batch * channels) * (double)plane, NNQ_GRAIN_ELEMENTS,
+                                  batch * channels);
+    NNQ_PARALLEL_FOR(threads, (int64_t nc = 0; nc < batch * channels; nc++), {
         int64_t c = nc % channels;
         block_moments m = moments_of(in + nc * plane, plane, epsilon);
         float a = (float)(scale[c] * m.inv_std);
         float b = (float)(bias[c] - m.mean * a);
         affine_block(in + nc * plane, plane, a, b, out + nc * plane);
-    }
+    });
     return NNQ_OK;
 }
 
@@ -262,8 +265,8 @@ static nnq_status layernorm_run(nnq_op_context *ctx) {
     float *inv_std_out = output_used(ctx, 2) ? ctx->outputs[2].data : NULL;
     const float *in = x->data;
     float *out = ctx->outputs[0].data;
-#pragma omp parallel for schedule(static) if (outer * count > (1 << 16))
-    for (int64_t r = 0; r < outer; r++) {
+    int threads = nnq_threads_for((double)outer * (double)count, NNQ_GRAIN_ELEMENTS, outer);
+    NNQ_PARALLEL_FOR(threads, (int64_t r = 0; r < outer; r++), {
         const float *row = in + r * count;
         float *y = out + r * count;
         block_moments m = moments_of(row, count, epsilon);
@@ -273,7 +276,7 @@ static nnq_status layernorm_run(nnq_op_context *ctx) {
         }
         if (mean_out) mean_out[r] = (float)m.mean;
         if (inv_std_out) inv_std_out[r] = (float)m.inv_std;
-    }
+    });
     free(scratch);
     return NNQ_OK;
 }
@@ -304,8 +307,9 @@ static nnq_status lrn_run(nnq_op_context *ctx) {
     int64_t before = (size - 1) / 2, after = size - 1 - before;
     const float *in = x->data;
     float *out = ctx->outputs[0].data;
-#pragma omp parallel for schedule(static) if (batch * channels * plane * size > (1 << 18))
-    for (int64_t nc = 0; nc < batch * channels; nc++) {
+    int threads = nnq_threads_for((double)(batch * channels) * (double)(plane * size),
+                                  NNQ_GRAIN_ELEMENTS, batch * channels);
+    NNQ_PARALLEL_FOR(threads, (int64_t nc = 0; nc < batch * channels; nc++), {
         int64_t n = nc / channels, c = nc % channels;
         int64_t first = c - before < 0 ? 0 : c - before;
         int64_t last = c + after > channels - 1 ? channels - 1 : c + after;
@@ -318,7 +322,7 @@ static nnq_status lrn_run(nnq_op_context *ctx) {
             out[nc * plane + e] =
                 (float)(in[nc * plane + e] / pow(bias + alpha / (double)size * square_sum, beta));
         }
-    }
+    });
     return NNQ_OK;
 }
 

@@ -8,11 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "ops/im2col.h"
 #include "ops/op.h"
-
-/* Output elements x window size above which planes are pooled in parallel. */
-#define POOL_PARALLEL_MIN_WORK (1 << 16)
 
 typedef enum pool_kind { POOL_MAX, POOL_AVERAGE } pool_kind;
 
@@ -39,17 +37,32 @@ static inline double load_as_double(const void *data, nnq_dtype dtype, int64_t i
 static inline void reduce_line_as(nnq_dtype dtype, const void *plane, pool_kind kind,
                                   int64_t offset, int64_t count, int64_t step,
                                   pool_reduction *r) {
-    for (int64_t i = 0; i < count; i++) {
+    r->count += count;
+    if (kind == POOL_AVERAGE) {
+        double sum = r->sum;
+        for (int64_t i = 0; i < count; i++) sum += load_as_double(plane, dtype, offset + i * step);
+        r->sum = sum;
+        return;
+    }
+    int64_t i = 0;
+    if (r->best_offset < 0 && count > 0) {
+        /* The first element is the maximum so far, whatever its value (NaN included). */
+        r->best = load_as_double(plane, dtype, offset);
+        r->best_offset = offset;
+        i = 1;
+    }
+    double best = r->best;
+    int64_t best_offset = r->best_offset;
+    for (; i < count; i++) {
         int64_t at = offset + i * step;
         double v = load_as_double(plane, dtype, at);
-        if (kind == POOL_AVERAGE) {
-            r->sum += v;
-        } else if (r->best_offset < 0 || v > r->best) {
-            r->best = v;
-            r->best_offset = at;
+        if (v > best) {
+            best = v;
+            best_offset = at;
         }
     }
-    r->count += count;
+    r->best = best;
+    r->best_offset = best_offset;
 }
 
 static void reduce_line(const void *plane, nnq_dtype dtype, pool_kind kind, int64_t offset,
@@ -60,6 +73,15 @@ static void reduce_line(const void *plane, nnq_dtype dtype, pool_kind kind, int6
     case NNQ_UINT8: reduce_line_as(NNQ_UINT8, plane, kind, offset, count, step, r); break;
     case NNQ_INT8: reduce_line_as(NNQ_INT8, plane, kind, offset, count, step, r); break;
     default: break;
+    }
+}
+
+/* Element i of y = v; inlined with a constant dtype, float and double are plain stores. */
+static inline void store_as(nnq_dtype dtype, nnq_tensor *y, int64_t i, double v) {
+    switch (dtype) {
+    case NNQ_FLOAT: ((float *)y->data)[i] = (float)v; break;
+    case NNQ_DOUBLE: ((double *)y->data)[i] = v; break;
+    default: tensor_set_double(y, i, v); break;
     }
 }
 
@@ -78,6 +100,7 @@ typedef struct pool_window {
     int64_t first[NNQ_MAX_RANK];  /* image coordinate of the first valid element */
     int64_t count[NNQ_MAX_RANK];  /* number of valid elements */
     int64_t padded_size;          /* positions inside image + pads (count_include_pad divisor) */
+    int64_t outer_padded_size;    /* the product without the last dim */
 } pool_window;
 
 /* Number of j in [0, kernel) with lo <= start + j * dilation < hi, and the first such coordinate. */
@@ -127,6 +150,8 @@ static nnq_status pool_tables_build(const nnq_op_context *ctx, const im2col_geom
     return NNQ_OK;
 }
 
+/* The window of dims [0, rank) at out_index; padded_size covers those dims
+ * only (see pool_window_set_last). */
 static void window_at(const pool_tables *t, int rank, const int64_t *out_index, pool_window *w) {
     w->padded_size = 1;
     for (int d = 0; d < rank; d++) {
@@ -135,11 +160,23 @@ static void window_at(const pool_tables *t, int rank, const int64_t *out_index, 
         w->count[d] = t->count[at];
         w->padded_size *= t->padded[at];
     }
+    w->outer_padded_size = w->padded_size;
 }
 
-/* Reduces the valid elements of window w of plane. */
-static void reduce_window(const im2col_geometry *g, const pool_tables *t, const pool_window *w,
-                          const void *plane, nnq_dtype dtype, pool_kind kind, pool_reduction *r) {
+/* Completes a window of the dims before `last` (window_at(t, last, ...)) with
+ * output position o of dim last. */
+static inline void pool_window_set_last(const pool_tables *t, int last, int64_t o,
+                                        pool_window *w) {
+    int64_t at = t->offset[last] + o;
+    w->first[last] = t->first[at];
+    w->count[last] = t->count[at];
+    w->padded_size = w->outer_padded_size * t->padded[at];
+}
+
+/* Reduces the valid elements of window w of plane; inlined with a constant dtype. */
+static inline void reduce_window(const im2col_geometry *g, const pool_tables *t,
+                                 const pool_window *w, const void *plane, nnq_dtype dtype,
+                                 pool_kind kind, pool_reduction *r) {
     int rank = g->spatial_rank, last = rank - 1;
     int64_t index[NNQ_MAX_RANK] = {0};
     for (int d = 0; d < rank; d++)
@@ -149,7 +186,7 @@ static void reduce_window(const im2col_geometry *g, const pool_tables *t, const 
         int64_t offset = 0;
         for (int d = 0; d < rank; d++)
             offset += (w->first[d] + index[d] * g->dilations[d]) * t->image_strides[d];
-        reduce_line(plane, dtype, kind, offset, w->count[last], g->dilations[last], r);
+        reduce_line_as(dtype, plane, kind, offset, w->count[last], g->dilations[last], r);
         int d = last - 1;
         while (d >= 0 && ++index[d] == w->count[d]) index[d--] = 0;
         if (d < 0) return;
@@ -247,40 +284,66 @@ static nnq_status average_pool_infer(nnq_op_context *ctx) {
     return NNQ_OK;
 }
 
+/* Pools one (image, channel) plane of x into y (and indices for MaxPool).
+ * Inlined with a constant dtype (see pool_planes), so loads and stores are
+ * plain typed accesses. */
+static inline __attribute__((always_inline)) void
+pool_plane_as(nnq_dtype dtype, const pool_params *p, const pool_tables *t, pool_kind kind,
+              const char *src, int64_t plane, nnq_tensor *y, int64_t *indices) {
+    const im2col_geometry *g = &p->geom;
+    int rank = g->spatial_rank, last = rank - 1;
+    int64_t in_plane = im2col_image_size(g), out_plane = im2col_col_count(g);
+    int64_t width = g->cols[last];
+    /* Output lines along the last dim share the window of the outer dims. */
+    int64_t line_index[NNQ_MAX_RANK] = {0};
+    pool_window w;
+    memset(&w, 0, sizeof w);
+    int64_t along = 0; /* output position along the last dim */
+    for (int64_t o = 0; o < out_plane; o++, along++) {
+        if (along == width) {
+            along = 0;
+            next_index(line_index, g->cols, last);
+        }
+        if (along == 0) window_at(t, last, line_index, &w);
+        pool_window_set_last(t, last, along, &w);
+        pool_reduction r = {0.0, -1, 0.0, 0};
+        reduce_window(g, t, &w, src, dtype, kind, &r);
+        int64_t out = plane * out_plane + o;
+        double value;
+        if (kind == POOL_MAX) {
+            /* A window entirely in the padding has no maximum: write 0. */
+            value = r.best_offset >= 0 ? r.best : 0.0;
+            if (indices)
+                indices[out] = r.best_offset < 0 ? 0
+                               : plane * in_plane +
+                                     spatial_index(g, r.best_offset, p->column_major_indices);
+        } else {
+            int64_t divisor = p->count_include_pad ? w.padded_size : r.count;
+            value = divisor > 0 ? r.sum / (double)divisor : 0.0;
+        }
+        store_as(dtype, y, out, value);
+    }
+}
+
 /* Pools every (image, channel) plane of x into y (and indices for MaxPool). */
 static void pool_planes(const pool_params *p, const pool_tables *t, pool_kind kind,
                         const nnq_tensor *x, nnq_tensor *y, int64_t *indices) {
     const im2col_geometry *g = &p->geom;
-    int rank = g->spatial_rank;
     int64_t planes = p->batch * p->channels;
     int64_t in_plane = im2col_image_size(g), out_plane = im2col_col_count(g);
     size_t elem = dtype_size(x->dtype);
-    bool parallel = planes > 1 && planes * out_plane * im2col_kernel_size(g) > POOL_PARALLEL_MIN_WORK;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t plane = 0; plane < planes; plane++) {
+    int threads = nnq_threads_for((double)planes * (double)out_plane * (double)im2col_kernel_size(g),
+                                  NNQ_GRAIN_ELEMENTS, planes);
+    NNQ_PARALLEL_FOR(threads, (int64_t plane = 0; plane < planes; plane++), {
         const char *src = (const char *)x->data + (size_t)(plane * in_plane) * elem;
-        int64_t out_index[NNQ_MAX_RANK] = {0};
-        for (int64_t o = 0; o < out_plane; o++, next_index(out_index, g->cols, rank)) {
-            pool_window w;
-            window_at(t, rank, out_index, &w);
-            pool_reduction r = {0.0, -1, 0.0, 0};
-            reduce_window(g, t, &w, src, x->dtype, kind, &r);
-            int64_t out = plane * out_plane + o;
-            double value;
-            if (kind == POOL_MAX) {
-                /* A window entirely in the padding has no maximum: write 0. */
-                value = r.best_offset >= 0 ? r.best : 0.0;
-                if (indices)
-                    indices[out] = r.best_offset < 0 ? 0
-                                   : plane * in_plane +
-                                         spatial_index(g, r.best_offset, p->column_major_indices);
-            } else {
-                int64_t divisor = p->count_include_pad ? w.padded_size : r.count;
-                value = divisor > 0 ? r.sum / (double)divisor : 0.0;
-            }
-            tensor_set_double(y, out, value);
+        switch (x->dtype) {
+        case NNQ_FLOAT: pool_plane_as(NNQ_FLOAT, p, t, kind, src, plane, y, indices); break;
+        case NNQ_DOUBLE: pool_plane_as(NNQ_DOUBLE, p, t, kind, src, plane, y, indices); break;
+        case NNQ_UINT8: pool_plane_as(NNQ_UINT8, p, t, kind, src, plane, y, indices); break;
+        case NNQ_INT8: pool_plane_as(NNQ_INT8, p, t, kind, src, plane, y, indices); break;
+        default: break;
         }
-    }
+    });
 }
 
 static nnq_status pool_run(nnq_op_context *ctx, pool_kind kind) {
@@ -316,15 +379,15 @@ static nnq_status global_pool_run(nnq_op_context *ctx, pool_kind kind) {
     int64_t planes = x->dims[0] * x->dims[1];
     int64_t plane_size = dims_numel(x->dims + 2, x->rank - 2);
     size_t elem = dtype_size(x->dtype);
-#pragma omp parallel for schedule(static) if (planes * plane_size > POOL_PARALLEL_MIN_WORK)
-    for (int64_t plane = 0; plane < planes; plane++) {
+    int threads = nnq_threads_for((double)planes * (double)plane_size, NNQ_GRAIN_ELEMENTS, planes);
+    NNQ_PARALLEL_FOR(threads, (int64_t plane = 0; plane < planes; plane++), {
         pool_reduction r = {0.0, -1, 0.0, 0};
         reduce_line((const char *)x->data + (size_t)(plane * plane_size) * elem, x->dtype, kind,
                     0, plane_size, 1, &r);
         double value = kind == POOL_MAX ? (r.best_offset >= 0 ? r.best : 0.0)
                                         : (r.count > 0 ? r.sum / (double)r.count : 0.0);
         tensor_set_double(y, plane, value);
-    }
+    });
     return NNQ_OK;
 }
 

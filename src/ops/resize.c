@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "ops/movement_util.h"
 #include "ops/op.h"
 
@@ -477,8 +478,9 @@ typedef struct pass_shape {
 
 static void nearest_pass(char *dst, const char *src, pass_shape s, const axis_taps *t, size_t elem) {
     size_t row = (size_t)s.inner * elem;
-#pragma omp parallel for schedule(static) if (s.outer * t->out_len * (int64_t)row > (1 << 20))
-    for (int64_t o = 0; o < s.outer; o++) {
+    int threads = nnq_threads_for((double)s.outer * (double)t->out_len * (double)s.inner,
+                                  NNQ_GRAIN_ELEMENTS, s.outer);
+    NNQ_PARALLEL_FOR(threads, (int64_t o = 0; o < s.outer; o++), {
         char *d = dst + (size_t)(o * t->out_len) * row;
         const char *from = src + (size_t)(o * t->in_len) * row;
         if (s.inner == 1) {
@@ -488,7 +490,7 @@ static void nearest_pass(char *dst, const char *src, pass_shape s, const axis_ta
             for (int64_t j = 0; j < t->out_len; j++)
                 memcpy(d + (size_t)j * row, from + (size_t)t->index[j] * row, row);
         }
-    }
+    });
 }
 
 /* Weighted sum of the taps of output index j when rows are single elements. */
@@ -512,8 +514,9 @@ static void interpolate_row(float *d, const float *from, int64_t inner, const ax
 }
 
 static void interpolate_pass(float *dst, const float *src, pass_shape s, const axis_taps *t, float extrapolation) {
-#pragma omp parallel for schedule(static) if (s.outer * t->out_len * s.inner * t->n > (1 << 18))
-    for (int64_t o = 0; o < s.outer; o++) {
+    int threads = nnq_threads_for((double)s.outer * (double)t->out_len * (double)(s.inner * t->n),
+                                  NNQ_GRAIN_ELEMENTS, s.outer);
+    NNQ_PARALLEL_FOR(threads, (int64_t o = 0; o < s.outer; o++), {
         float *d = dst + o * t->out_len * s.inner;
         const float *from = src + o * t->in_len * s.inner;
         for (int64_t j = 0; j < t->out_len; j++, d += s.inner) {
@@ -525,7 +528,7 @@ static void interpolate_pass(float *dst, const float *src, pass_shape s, const a
                 interpolate_row(d, from, s.inner, t, j);
             }
         }
-    }
+    });
 }
 
 /* Runs the passes of all non-identity axes, each on the previous one's

@@ -12,10 +12,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "ops/op.h"
-
-/* Lanes smaller than this in total are not worth a parallel region. */
-#define PARALLEL_MIN_ELEMENTS ((int64_t)1 << 15)
 
 typedef enum lane_mode { LANE_SOFTMAX, LANE_LOG_SOFTMAX, LANE_HARDMAX } lane_mode;
 
@@ -102,12 +100,12 @@ static nnq_status lane_run(nnq_op_context *ctx) {
     float *y = ctx->outputs[0].data;
     const int64_t lanes = g.outer * g.inner;
     if (g.n == 0 || lanes == 0) return NNQ_OK;
-#pragma omp parallel for schedule(static) if (lanes * g.n >= PARALLEL_MIN_ELEMENTS && lanes > 1)
-    for (int64_t lane = 0; lane < lanes; lane++) {
+    int threads = nnq_threads_for((double)lanes * (double)g.n, NNQ_GRAIN_ELEMENTS, lanes);
+    NNQ_PARALLEL_FOR(threads, (int64_t lane = 0; lane < lanes; lane++), {
         const int64_t o = lane / g.inner, j = lane % g.inner;
         const int64_t start = o * g.n * g.inner + j;
         normalize_lane(x + start, y + start, g.n, g.inner, mode);
-    }
+    });
     return NNQ_OK;
 }
 

@@ -1,12 +1,17 @@
 /* gemm_f32 against gemm_f32_reference on random shapes (odd sizes, every
  * transpose combination, padded leading dimensions, alpha/beta variants),
- * plus a closed-form case checking the reference itself. */
+ * with every micro-kernel this CPU supports, plus a closed-form case checking
+ * the reference itself. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "kernels/gemm_f32.h"
+#include "kernels/gemm_f32_micro.h"
+
+/* The micro-kernel the cases run with (gemm_f32_with). */
+static const gemm_f32_micro *micro;
 
 static uint32_t rng_state = 12345u;
 
@@ -33,7 +38,7 @@ static void check_case(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
     if (beta == 0.0f) /* beta == 0 must not read C: poison it with NaN */
         for (int64_t i = 0; i < m * ldc; i++) c_fast[i] = c_ref[i] = NAN;
 
-    gemm_f32(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c_fast, ldc);
+    gemm_f32_with(micro, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c_fast, ldc);
     gemm_f32_reference(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c_ref, ldc);
 
     int bad = 0;
@@ -44,8 +49,8 @@ static void check_case(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
             double diff = fabs((double)c_fast[i * ldc + j] - (double)c_ref[i * ldc + j]);
             if (!(diff <= 1e-5 * scale)) {
                 bad++;
-                CHECK_MSG(0, "ta=%d tb=%d m=%lld n=%lld k=%lld alpha=%g beta=%g at (%lld,%lld): "
-                          "%.9g vs %.9g", trans_a, trans_b, (long long)m, (long long)n,
+                CHECK_MSG(0, "%s: ta=%d tb=%d m=%lld n=%lld k=%lld alpha=%g beta=%g at (%lld,%lld): "
+                          "%.9g vs %.9g", micro->name, trans_a, trans_b, (long long)m, (long long)n,
                           (long long)k, alpha, beta, (long long)i, (long long)j,
                           c_fast[i * ldc + j], c_ref[i * ldc + j]);
             }
@@ -79,10 +84,9 @@ static void test_reference_closed_form(void) {
     CHECK_NEAR(d[3], 46, 0);
 }
 
-int main(void) {
-    test_reference_closed_form();
-
-    static const int64_t sizes[] = {0, 1, 2, 3, 5, 7, 15, 16, 17, 33, 97};
+/* Every case with the current micro-kernel. */
+static void check_all_cases(void) {
+    static const int64_t sizes[] = {0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 97};
     const int n_sizes = (int)(sizeof sizes / sizeof sizes[0]);
     for (int t = 0; t < 4; t++)
         for (int im = 0; im < n_sizes; im++)
@@ -102,5 +106,43 @@ int main(void) {
     check_case(true, false, 131, 600, 517, 0.5f, 1.0f, 1);
     check_case(false, true, 250, 70, 260, 1.0f, 0.5f, 0);
     check_case(true, true, 97, 515, 257, -1.0f, 0.0f, 2);
+    /* Convolution-like: few rows, long rows, shallow and deep. */
+    check_case(false, false, 16, 784, 9, 1.0f, 0.0f, 0);
+    check_case(false, false, 64, 49, 576, 1.0f, 0.0f, 0);
+}
+
+/* gemm_f32 called from the threads of a parallel region, as Conv calls it
+ * per image: each call runs on its own thread with its own buffers. */
+static void test_inside_parallel_region(void) {
+    enum { M = 64, N = 300, K = 200, CALLS = 4 };
+    float *a = random_buffer(M * K), *b = random_buffer(K * N);
+    float *c = malloc(sizeof(float) * CALLS * M * N), *ref = malloc(sizeof(float) * M * N);
+    gemm_f32_reference(false, false, M, N, K, 1.0f, a, K, b, N, 0.0f, ref, N);
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+    for (int call = 0; call < CALLS; call++)
+        gemm_f32(false, false, M, N, K, 1.0f, a, K, b, N, 0.0f, c + call * M * N, N);
+    int bad = 0;
+    for (int i = 0; i < CALLS * M * N; i++)
+        if (!(fabs((double)c[i] - (double)ref[i % (M * N)]) <= 1e-5 * (K + 1))) bad++;
+    CHECK_MSG(bad == 0, "%d entries differ when gemm_f32 runs inside a parallel region", bad);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+}
+
+int main(void) {
+    test_reference_closed_form();
+    test_inside_parallel_region();
+
+    int count;
+    const gemm_f32_micro *const *kernels = gemm_f32_micro_all(&count);
+    CHECK(count >= 1 && kernels[0]->supported());
+    CHECK(gemm_f32_micro_best()->supported());
+    for (int i = 0; i < count; i++) {
+        if (!kernels[i]->supported()) continue;
+        micro = kernels[i];
+        check_all_cases();
+    }
     return check_summary();
 }
