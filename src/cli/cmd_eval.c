@@ -1,4 +1,5 @@
-/* nnquant eval MODEL --dataset SPEC [--plan PLAN.json [--no-rounding]] [--limit N] [--batch B] [--json] [data options] */
+/* nnquant eval MODEL --dataset SPEC [--plan PLAN.json [--no-rounding] [--int|--table] [--rescale MODE]
+ *              [--rescale-per-output] [--print-program]] [--limit N] [--batch B] [--json] [data options] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include "base/progress.h"
 #include "base/status.h"
 #include "cli/cli.h"
+#include "intq/engine.h"
+#include "intq/lowering.h"
 #include "ir/model_copy.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
@@ -15,8 +18,9 @@
 #include "run/simulation.h"
 
 static const char *const usage =
-    "usage: nnquant eval MODEL --dataset SPEC [--plan PLAN.json [--no-rounding]]\n"
-    "                    [--limit N] [--batch B] [--json] [data options]\n"
+    "usage: nnquant eval MODEL --dataset SPEC [--plan PLAN.json [--no-rounding]\n"
+    "                    [--int | --table] [--rescale MODE] [--rescale-per-output]\n"
+    "                    [--print-program]] [--limit N] [--batch B] [--json] [data options]\n"
     "\n"
     "Measures a classifier's accuracy with nnquant's FP32 runtime: the model's\n"
     "single input takes the dataset's samples, its first output gives the\n"
@@ -29,13 +33,33 @@ static const char *const usage =
     "                   by quantize --plan-out) and print both accuracies\n"
     "  --no-rounding    with --plan: clamp to each grid's range but do not round\n"
     "                   (PTQ without rounding, to tell clipping from rounding error)\n"
+    "  --int            with --plan: lower the model to an integer program (int8\n"
+    "                   tensors, int32 accumulators, requantization) and print its\n"
+    "                   accuracy with the integer engine instead of the simulation's.\n"
+    "                   Nodes the plan keeps in float (e.g. Sigmoid) run in float\n"
+    "                   between dequantize and quantize steps; they are listed\n"
+    "  --table          with --plan: FP32, fake-quantized and integer top-1 side by\n"
+    "                   side (N2D2's three columns), one model, one run\n"
+    "  --rescale MODE   how requantization scales are applied (N2D2's\n"
+    "                   -act-rescaling-mode): float, fixed16, fixed32 (default),\n"
+    "                   single-shift, double-shift. Shift modes only express\n"
+    "                   scales <= 1 (larger ones fall back to fixed16) and fold\n"
+    "                   their error into the layer's weights (Aidge). A comma-\n"
+    "                   separated list (or 'all') evaluates each mode in turn\n"
+    "  --rescale-per-output  one rescale per output channel (N2D2's\n"
+    "                   -act-rescale-per-output 1); default one per layer, with\n"
+    "                   per-channel weight scales folded into the weights\n"
+    "  --print-program  print the integer program (one line per step) on stderr\n"
     "  --limit N        only the first N samples\n"
     "  --batch B        samples per run (default 64; a model with a fixed batch\n"
     "                   dimension runs with that size)\n"
     "  --json           print one JSON object: top1, top5 (null with 5 classes or\n"
     "                   fewer), correct, correct_top5, total, classes, batch,\n"
     "                   seconds, images_per_second, model, dataset; with --plan\n"
-    "                   also quantized_top1, quantized_correct\n"
+    "                   also quantized_top1, quantized_correct (fake-quantized);\n"
+    "                   with --int or --table also integer_top1, integer_correct,\n"
+    "                   rescale, rescale_per_output, integer_only, float_steps\n"
+    "                   (of the first mode) and \"integer\": one such object per mode\n"
     "\n";
 
 /* A whole number from 1 to max, or -1. */
@@ -43,6 +67,32 @@ static long long parse_count(const char *text, long long max) {
     char *end;
     long long n = strtoll(text, &end, 10);
     return end != text && *end == '\0' && n >= 1 && n <= max ? n : -1;
+}
+
+/* The integer evaluation's result and what the program is. */
+typedef struct integer_report {
+    eval_result result;
+    const char *rescale;
+    bool per_output;
+    int float_steps;
+    char float_list[1024];
+} integer_report;
+
+static void print_table(const char *model_path, const eval_result *r, const eval_result *q, const integer_report *i,
+                        int n) {
+    printf("%-28s %10s %16s %10s  %s\n", "model", "FP32", "fake-quantized", "integer", "rescale");
+    for (int k = 0; k < n; k++)
+        printf("%-28s %9.2f%% %15.2f%% %9.2f%%  %s%s%s\n", model_path, 100.0 * r->top1, 100.0 * q->top1,
+               100.0 * i[k].result.top1, i[k].rescale, i[k].per_output ? " per-output" : "",
+               i[k].float_steps ? " (not integer-only)" : "");
+}
+
+static void print_integer(const integer_report *i, const eval_result *r) {
+    printf("integer top-1:   %.2f%% (%lld/%lld, %+.2f points; rescale %s%s)\n", 100.0 * i->result.top1,
+           (long long)i->result.correct_top1, (long long)i->result.total, 100.0 * (i->result.top1 - r->top1),
+           i->rescale, i->per_output ? " per output" : " per layer");
+    if (i->float_steps) printf("integer-only:    no, %d float steps: %s\n", i->float_steps, i->float_list);
+    else printf("integer-only:    yes\n");
 }
 
 static void print_text(const char *model_path, const char *spec, const eval_result *r, const eval_result *q) {
@@ -58,7 +108,23 @@ static void print_text(const char *model_path, const char *spec, const eval_resu
                (long long)q->total, 100.0 * (q->top1 - r->top1));
 }
 
-static void print_json(const char *model_path, const char *spec, const eval_result *r, const eval_result *q) {
+static void json_integer_fields(json_writer *w, const integer_report *integer) {
+    json_key(w, "integer_top1");
+    json_double(w, integer->result.top1);
+    json_key(w, "integer_correct");
+    json_int(w, integer->result.correct_top1);
+    json_key(w, "rescale");
+    json_string(w, integer->rescale);
+    json_key(w, "rescale_per_output");
+    json_bool(w, integer->per_output);
+    json_key(w, "integer_only");
+    json_bool(w, integer->float_steps == 0);
+    json_key(w, "float_steps");
+    json_string(w, integer->float_list);
+}
+
+static void print_json(const char *model_path, const char *spec, const eval_result *r, const eval_result *q,
+                       const integer_report *integer, int n_integer) {
     json_writer w;
     json_init(&w, stdout);
     json_begin_object(&w);
@@ -92,6 +158,17 @@ static void print_json(const char *model_path, const char *spec, const eval_resu
         json_key(&w, "quantized_correct");
         json_int(&w, q->correct_top1);
     }
+    if (n_integer > 0) {
+        json_integer_fields(&w, &integer[0]);
+        json_key(&w, "integer");
+        json_begin_array(&w);
+        for (int k = 0; k < n_integer; k++) {
+            json_begin_object(&w);
+            json_integer_fields(&w, &integer[k]);
+            json_end_object(&w);
+        }
+        json_end_array(&w);
+    }
     json_end_object(&w);
     json_finish(&w);
 }
@@ -104,25 +181,73 @@ typedef struct eval_args {
     bool as_json;
     const char *plan_path;
     bool rounding;
+    bool integer;            /* --int */
+    bool table;              /* --table */
+    intq_lowering_options lowering;
+    int n_modes;             /* --rescale list */
+    intq_rescale_mode modes[INTQ_RESCALE_MODE_COUNT];
+    bool print_program;
 } eval_args;
 
 /* The plan names tensors of the prepared graph (BN folded, ...), which the
  * same preparation rebuilds from the model deterministically. */
-static nnq_status evaluate_plan(const eval_args *args, const nnq_model *model, nnq_dataset *dataset,
-                                const eval_options *options, eval_result *out) {
-    nnq_plan plan;
-    NNQ_TRY(plan_read_json(args->plan_path, &plan));
-    nnq_model prepared = {0};
+static nnq_status evaluate_simulation(const eval_args *args, const nnq_model *prepared, const nnq_plan *plan,
+                                      nnq_dataset *dataset, const eval_options *options, eval_result *out) {
     nnq_simulation *sim = NULL;
-    nnq_status st = model_copy(&prepared, model);
-    if (st == NNQ_OK) st = model_prepare_for_quantization(&prepared, NULL);
-    if (st == NNQ_OK) st = simulation_create(&prepared, &plan, args->rounding, &sim);
+    nnq_status st = simulation_create(prepared, plan, args->rounding, &sim);
     if (st == NNQ_OK) {
         dataset_rewind(dataset);
         st = evaluate_accuracy_with(simulation_executor(sim), simulation_model(sim), dataset, options, out);
     }
-    if (st != NNQ_OK) nnq_fail_context(st, "plan '%s'", args->plan_path);
     simulation_free(sim);
+    return st;
+}
+
+/* Lowers graph + plan to an integer program and scores the integer engine on the data. */
+static nnq_status evaluate_integer(const eval_args *args, intq_rescale_mode mode, const nnq_model *prepared,
+                                   const nnq_plan *plan, nnq_dataset *dataset, const eval_options *options,
+                                   integer_report *out) {
+    intq_program program;
+    intq_lowering_options lowering = args->lowering;
+    lowering.mode = mode;
+    NNQ_TRY(intq_lower(prepared, plan, &lowering, &program));
+    out->rescale = intq_rescale_mode_info_of(mode)->name;
+    out->per_output = lowering.rescale_per_output;
+    out->float_steps = intq_program_float_steps(&program, out->float_list, sizeof out->float_list);
+    if (args->print_program) intq_program_describe(&program, stderr);
+    nnq_int_engine *engine = NULL;
+    nnq_status st = int_engine_create(&program, &engine);
+    if (st == NNQ_OK) {
+        dataset_rewind(dataset);
+        st = evaluate_accuracy_run(int_engine_run_callback, engine, prepared, dataset, options, &out->result);
+    }
+    int_engine_free(engine);
+    intq_program_free(&program);
+    return st;
+}
+
+/* The plan names tensors of the prepared graph (BN folded, ...), which the
+ * same preparation rebuilds from the model deterministically. */
+static nnq_status evaluate_plan(const eval_args *args, const nnq_model *model, nnq_dataset *dataset,
+                                eval_options *options, eval_result *simulated, integer_report *integer) {
+    /* integer: NULL, or args->n_modes reports */
+    nnq_plan plan;
+    NNQ_TRY(plan_read_json(args->plan_path, &plan));
+    nnq_model prepared = {0};
+    nnq_status st = model_copy(&prepared, model);
+    if (st == NNQ_OK) st = model_prepare_for_quantization(&prepared, NULL);
+    progress_bar *bar = options->progress_user;
+    if (st == NNQ_OK && simulated) {
+        progress_begin(bar, "quantized eval");
+        st = evaluate_simulation(args, &prepared, &plan, dataset, options, simulated);
+        progress_end(bar);
+    }
+    for (int k = 0; integer && st == NNQ_OK && k < args->n_modes; k++) {
+        progress_begin(bar, "integer eval");
+        st = evaluate_integer(args, args->modes[k], &prepared, &plan, dataset, options, &integer[k]);
+        progress_end(bar);
+    }
+    if (st != NNQ_OK) nnq_fail_context(st, "plan '%s'", args->plan_path);
     model_free(&prepared);
     plan_free(&plan);
     return st;
@@ -133,6 +258,10 @@ static int evaluate_model(eval_args *args) {
     if (onnx_load_model(args->model_path, &model) != NNQ_OK) return cli_report_error();
     nnq_dataset *dataset = NULL;
     eval_result result, quantized;
+    integer_report integer[INTQ_RESCALE_MODE_COUNT];
+    memset(integer, 0, sizeof integer);
+    bool simulate = args->plan_path && (!args->integer || args->table);
+    bool run_integer = args->plan_path && (args->integer || args->table);
     nnq_status st = model_simplify(&model);
     const nnq_value_info *input = st == NNQ_OK ? graph_single_runtime_input(&model.graph) : NULL;
     if (st == NNQ_OK && !input)
@@ -148,23 +277,45 @@ static int evaluate_model(eval_args *args) {
         st = evaluate_accuracy(&model, dataset, &options, &result);
         progress_end(&bar);
         if (st != NNQ_OK) nnq_fail_context(st, "evaluating '%s' on '%s'", args->model_path, args->spec);
-        if (st == NNQ_OK && args->plan_path) {
-            progress_begin(&bar, "quantized eval");
-            st = evaluate_plan(args, &model, dataset, &options, &quantized);
-            progress_end(&bar);
-        }
+        if (st == NNQ_OK && args->plan_path)
+            st = evaluate_plan(args, &model, dataset, &options, simulate ? &quantized : NULL,
+                               run_integer ? integer : NULL);
     }
-    const eval_result *q = args->plan_path ? &quantized : NULL;
-    if (st == NNQ_OK && args->as_json) print_json(args->model_path, args->spec, &result, q);
-    else if (st == NNQ_OK) print_text(args->model_path, args->spec, &result, q);
+    const eval_result *q = simulate ? &quantized : NULL;
+    int n_integer = run_integer ? args->n_modes : 0;
+    if (st == NNQ_OK && args->as_json) print_json(args->model_path, args->spec, &result, q, integer, n_integer);
+    else if (st == NNQ_OK && args->table) print_table(args->model_path, &result, q, integer, n_integer);
+    else if (st == NNQ_OK) {
+        print_text(args->model_path, args->spec, &result, q);
+        for (int k = 0; k < n_integer; k++) print_integer(&integer[k], &result);
+    }
     int code = st == NNQ_OK ? 0 : cli_report_error();
     dataset_close(dataset);
     model_free(&model);
     return code;
 }
 
+/* --rescale MODE[,MODE...] or all. */
+static bool parse_modes(const char *text, eval_args *args) {
+    args->n_modes = 0;
+    if (strcmp(text, "all") == 0) {
+        for (int k = 0; k < INTQ_RESCALE_MODE_COUNT; k++) args->modes[args->n_modes++] = (intq_rescale_mode)k;
+        return true;
+    }
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (args->n_modes == INTQ_RESCALE_MODE_COUNT || intq_rescale_mode_parse(item, &args->modes[args->n_modes]) != NNQ_OK)
+            return false;
+        args->n_modes++;
+    }
+    return args->n_modes > 0;
+}
+
 int cmd_eval(int argc, char **argv) {
-    eval_args args = {.data = dataset_options_defaults(), .rounding = true};
+    eval_args args = {.data = dataset_options_defaults(), .rounding = true,
+                      .lowering = {.mode = INTQ_RESCALE_FIXED32, .rescale_per_output = false},
+                      .n_modes = 1, .modes = {INTQ_RESCALE_FIXED32}};
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *value;
@@ -179,6 +330,10 @@ int cmd_eval(int argc, char **argv) {
             args.spec = value;
         } else if ((value = cli_option_value(argc, argv, &i, "--plan", &missing))) {
             args.plan_path = value;
+        } else if ((value = cli_option_value(argc, argv, &i, "--rescale", &missing))) {
+            if (!parse_modes(value, &args))
+                return cli_usage_error("eval", "--rescale needs 'all' or a list of %s, not '%s'",
+                                       intq_rescale_mode_list(), value);
         } else if ((value = cli_option_value(argc, argv, &i, "--limit", &missing))) {
             long long n = parse_count(value, INT64_MAX);
             if (n < 0) return cli_usage_error("eval", "--limit needs a positive count, not '%s'", value);
@@ -193,6 +348,14 @@ int cmd_eval(int argc, char **argv) {
             args.as_json = true;
         } else if (strcmp(argv[i], "--no-rounding") == 0) {
             args.rounding = false;
+        } else if (strcmp(argv[i], "--int") == 0) {
+            args.integer = true;
+        } else if (strcmp(argv[i], "--table") == 0) {
+            args.table = true;
+        } else if (strcmp(argv[i], "--rescale-per-output") == 0) {
+            args.lowering.rescale_per_output = true;
+        } else if (strcmp(argv[i], "--print-program") == 0) {
+            args.print_program = true;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("eval", "unknown option '%s'", argv[i]);
         } else if (args.model_path) {
@@ -204,5 +367,8 @@ int cmd_eval(int argc, char **argv) {
     if (!args.model_path) return cli_usage_error("eval", "no model given");
     if (!args.spec) return cli_usage_error("eval", "--dataset SPEC is required");
     if (!args.rounding && !args.plan_path) return cli_usage_error("eval", "--no-rounding needs --plan");
+    if ((args.integer || args.table) && !args.plan_path)
+        return cli_usage_error("eval", "%s needs --plan", args.table ? "--table" : "--int");
+    if (args.table && args.as_json) return cli_usage_error("eval", "--table and --json are exclusive");
     return evaluate_model(&args);
 }

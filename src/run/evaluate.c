@@ -28,7 +28,9 @@ typedef struct eval_run {
     const nnq_model *model;
     const nnq_value_info *input;
     nnq_dataset *dataset;
-    nnq_executor *executor;
+    eval_run_fn run;        /* runs one batch; user is its first argument */
+    void *user;
+    nnq_executor *own_executor; /* created for the plain FP32 evaluation */
     int64_t batch_size;
     bool batch_fixed;       /* the model's batch dimension is a fixed number */
     int64_t *labels;        /* batch_size labels */
@@ -93,7 +95,7 @@ static nnq_status score_batch(eval_run *run, const nnq_tensor *logits, int64_t r
 static nnq_status run_batch(eval_run *run, nnq_tensor *inputs, int64_t n) {
     if (run->batch_fixed && n < run->batch_size) NNQ_TRY(pad_batch(inputs, run->batch_size));
     int n_outputs = run->model->graph.n_outputs;
-    NNQ_TRY(executor_run(run->executor, inputs, 1, run->outputs));
+    NNQ_TRY(run->run(run->user, inputs, 1, run->outputs));
     nnq_status st = score_batch(run, &run->outputs[0], inputs->dims[0], n);
     for (int i = 0; i < n_outputs; i++) tensor_free(&run->outputs[i]);
     return st;
@@ -114,6 +116,10 @@ static nnq_status run_all(eval_run *run, const eval_options *options) {
     }
 }
 
+static nnq_status run_executor(void *executor, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
+    return executor_run(executor, inputs, n_inputs, outputs);
+}
+
 static nnq_status prepare(eval_run *run, const eval_options *options) {
     const nnq_graph *g = &run->model->graph;
     run->input = graph_single_runtime_input(g);
@@ -127,21 +133,25 @@ static nnq_status prepare(eval_run *run, const eval_options *options) {
     run->labels = malloc((size_t)run->batch_size * sizeof *run->labels);
     run->outputs = calloc((size_t)g->n_outputs, sizeof *run->outputs);
     if (!run->labels || !run->outputs) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    return run->executor ? NNQ_OK : executor_create(run->model, &run->executor);
+    if (run->run) return NNQ_OK;
+    NNQ_TRY(executor_create(run->model, &run->own_executor));
+    run->run = run_executor;
+    run->user = run->own_executor;
+    return NNQ_OK;
 }
 
-/* executor: run with it (not freed), or NULL to create one for model. */
-static nnq_status evaluate(nnq_executor *executor, const nnq_model *model, nnq_dataset *dataset,
+/* run: the batch runner (with user), or NULL to run model with a new FP32 executor. */
+static nnq_status evaluate(eval_run_fn runner, void *user, const nnq_model *model, nnq_dataset *dataset,
                            const eval_options *options, eval_result *out) {
     memset(out, 0, sizeof *out);
     eval_options defaults = {0};
     if (!options) options = &defaults;
-    eval_run run = {.model = model, .dataset = dataset, .result = out, .executor = executor};
+    eval_run run = {.model = model, .dataset = dataset, .result = out, .run = runner, .user = user};
     double start = seconds_now();
     nnq_status st = prepare(&run, options);
     if (st == NNQ_OK) st = run_all(&run, options);
     out->seconds = seconds_now() - start;
-    if (!executor) executor_free(run.executor);
+    executor_free(run.own_executor);
     free(run.labels);
     free(run.outputs);
     if (st != NNQ_OK) return st;
@@ -155,10 +165,16 @@ static nnq_status evaluate(nnq_executor *executor, const nnq_model *model, nnq_d
 
 nnq_status evaluate_accuracy(const nnq_model *model, nnq_dataset *dataset, const eval_options *options,
                              eval_result *out) {
-    return evaluate(NULL, model, dataset, options, out);
+    return evaluate(NULL, NULL, model, dataset, options, out);
 }
 
 nnq_status evaluate_accuracy_with(nnq_executor *executor, const nnq_model *model, nnq_dataset *dataset,
                                   const eval_options *options, eval_result *out) {
-    return evaluate(executor, model, dataset, options, out);
+    return evaluate(run_executor, executor, model, dataset, options, out);
+}
+
+nnq_status evaluate_accuracy_run(eval_run_fn run, void *user, const nnq_model *model, nnq_dataset *dataset,
+                                 const eval_options *options, eval_result *out) {
+    if (!run) return nnq_fail(NNQ_ERR_USAGE, "evaluate_accuracy_run needs a batch runner");
+    return evaluate(run, user, model, dataset, options, out);
 }

@@ -46,6 +46,15 @@ nnq_status evaluate_accuracy(const nnq_model *model, nnq_dataset *dataset, const
 nnq_status evaluate_accuracy_with(nnq_executor *executor, const nnq_model *model, nnq_dataset *dataset,
                                   const eval_options *options, eval_result *out);
 
+/* Runs a batch: inputs matched to the model's runtime inputs, outputs[0 ..
+ * graph.n_outputs) filled with new tensors the caller frees (executor_run's contract). */
+typedef nnq_status (*eval_run_fn)(void *user, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs);
+
+/* The same with any runner of model's inputs and outputs - e.g. the integer
+ * engine (intq/engine.h), which executes a lowered program, not the graph. */
+nnq_status evaluate_accuracy_run(eval_run_fn run, void *user, const nnq_model *model, nnq_dataset *dataset,
+                                 const eval_options *options, eval_result *out);
+
 /* The rank (0 = best) of class `label` among count logits, ordered as
  * evaluate_accuracy describes; a NaN logit for the label ranks last. */
 int64_t logits_rank_of(const float *logits, int64_t count, int64_t label);
