@@ -87,17 +87,13 @@ static void build_model(nnq_model *m) {
 
 static float inputs_x[SAMPLES * IN];
 
-static nnq_dataset *open_inputs(const char *path) {
+static nnq_dataset *open_inputs(const char *name) {
     nnq_tensor t = {0};
     tensor_create(&t, NNQ_FLOAT, 2, (int64_t[]){SAMPLES, IN});
     for (int i = 0; i < SAMPLES * IN; i++) inputs_x[i] = ((float *)t.data)[i] = test_random_uniform(-1.0f, 1.0f);
-    CHECK(npy_write(path, &t) == NNQ_OK);
+    nnq_dataset *d = test_dataset_from_tensor(name, &t);
+    CHECK(d != NULL);
     tensor_free(&t);
-    char spec[256];
-    snprintf(spec, sizeof spec, "npy:%s", path);
-    nnq_dataset *d = NULL;
-    dataset_options options = dataset_options_defaults();
-    CHECK(dataset_open(spec, &options, &d) == NNQ_OK);
     return d;
 }
 
@@ -127,7 +123,7 @@ static double fc1_reconstruction_error(const nnq_plan *plan, const float *w_prim
 static void test_small_model(void) {
     nnq_model model;
     build_model(&model);
-    nnq_dataset *data = open_inputs("adaround_inputs.npy");
+    nnq_dataset *data = open_inputs("adaround_inputs");
     quant_config config;
     quant_config_defaults(&config);
     config.weight_bits = 3;

@@ -68,18 +68,14 @@ static void build_model(nnq_model *m) {
 }
 
 /* Calibration inputs with a non-zero mean, written as .npy. */
-static nnq_dataset *open_inputs(const char *path) {
+static nnq_dataset *open_inputs(const char *name) {
     nnq_tensor t = {0};
     tensor_create(&t, NNQ_FLOAT, 4, (int64_t[]){SAMPLES, IN_C, SIDE, SIDE});
     float *x = t.data;
     for (int64_t i = 0; i < tensor_numel(&t); i++) x[i] = test_random_uniform(-0.5f, 1.5f);
-    CHECK(npy_write(path, &t) == NNQ_OK);
+    nnq_dataset *d = test_dataset_from_tensor(name, &t);
+    CHECK(d != NULL);
     tensor_free(&t);
-    char spec[256];
-    snprintf(spec, sizeof spec, "npy:%s", path);
-    nnq_dataset *d = NULL;
-    dataset_options options = dataset_options_defaults();
-    CHECK(dataset_open(spec, &options, &d) == NNQ_OK);
     return d;
 }
 
@@ -171,7 +167,7 @@ static void measure_errors(const ptq_result *ptq, nnq_dataset *data, const float
 static void test_empirical(void) {
     nnq_model model;
     build_model(&model);
-    nnq_dataset *data = open_inputs("bias_correction_inputs.npy");
+    nnq_dataset *data = open_inputs("bias_correction_inputs");
     quant_config config;
     quant_config_defaults(&config);
     config.weight_bits = 3;
@@ -250,7 +246,7 @@ static void test_analytic(void) {
     nnq_status st = ptq_run(&model, &config, NULL, &options, &ptq);
     if (st != NNQ_OK) {
         /* The graph input and the logits still need data in this plan: give a little. */
-        nnq_dataset *data = open_inputs("bias_correction_bn_inputs.npy");
+        nnq_dataset *data = open_inputs("bias_correction_bn_inputs");
         config.activation_method = "mse";
         CHECK(ptq_run(&model, &config, data, &options, &ptq) == NNQ_OK);
         dataset_close(data);

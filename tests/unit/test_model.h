@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "data/dataset.h"
+#include "data/npy.h"
 #include "ir/graph.h"
 #include "run/executor.h"
 
@@ -176,6 +179,22 @@ static inline double test_relative_difference(const nnq_tensor *reference, const
         worst = fmax(worst, fabs((double)r[i] - g[i]));
     }
     return scale > 0.0 ? worst / scale : worst;
+}
+
+/* A dataset of the rows of t (first axis = samples), through a .npy file in
+ * /tmp named after `name`; NULL (with the error on stderr) on failure. */
+static inline nnq_dataset *test_dataset_from_tensor(const char *name, const nnq_tensor *t) {
+    char path[256], spec[300];
+    snprintf(path, sizeof path, "/tmp/nnq_test_%d_%s.npy", (int)getpid(), name);
+    snprintf(spec, sizeof spec, "npy:%s", path);
+    nnq_dataset *d = NULL;
+    dataset_options options = dataset_options_defaults();
+    if (npy_write(path, t) != NNQ_OK || dataset_open(spec, &options, &d) != NNQ_OK) {
+        fprintf(stderr, "test dataset: %s\n", nnq_last_error());
+        d = NULL;
+    }
+    unlink(path); /* the dataset keeps the file open */
+    return d;
 }
 
 static inline int test_count_ops(const nnq_model *m, const char *op_type) {
