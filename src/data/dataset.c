@@ -137,28 +137,30 @@ static nnq_status open_mnist(const char *spec, const char *rest, const dataset_o
     return open_mnist_like(spec, rest, o->data_dir, out);
 }
 
+/* "FIRST[,SECOND]": an inputs file and an optional labels file, opened by open_pair. */
+static nnq_status open_file_pair(const char *spec, const char *rest, const char *first_what, const char *second_what,
+                                 nnq_status (*open_pair)(const char *, const char *, dataset_source *),
+                                 dataset_source *out) {
+    char *first = NULL, *second = NULL;
+    NNQ_TRY(split_at_comma(rest, &first, &second));
+    nnq_status st = require_nonempty(spec, first, first_what);
+    if (st == NNQ_OK && second) st = require_nonempty(spec, second, second_what);
+    if (st == NNQ_OK) st = open_pair(first, second, out);
+    free(first);
+    free(second);
+    return st;
+}
+
 static nnq_status open_idx(const char *spec, const char *rest, const dataset_options *o, dataset_source *out) {
     (void)o;
-    char *images = NULL, *labels = NULL;
-    NNQ_TRY(split_at_comma(rest, &images, &labels));
-    nnq_status st = require_nonempty(spec, images, "the IDX images file");
-    if (st == NNQ_OK && labels) st = require_nonempty(spec, labels, "the IDX labels file after ','");
-    if (st == NNQ_OK) st = dataset_source_open_idx(images, labels, out);
-    free(images);
-    free(labels);
-    return st;
+    return open_file_pair(spec, rest, "the IDX images file", "the IDX labels file after ','", dataset_source_open_idx,
+                          out);
 }
 
 static nnq_status open_npy(const char *spec, const char *rest, const dataset_options *o, dataset_source *out) {
     (void)o;
-    char *inputs = NULL, *labels = NULL;
-    NNQ_TRY(split_at_comma(rest, &inputs, &labels));
-    nnq_status st = require_nonempty(spec, inputs, "the inputs .npy file");
-    if (st == NNQ_OK && labels) st = require_nonempty(spec, labels, "the labels .npy file after ','");
-    if (st == NNQ_OK) st = dataset_source_open_npy(inputs, labels, out);
-    free(inputs);
-    free(labels);
-    return st;
+    return open_file_pair(spec, rest, "the inputs .npy file", "the labels .npy file after ','", dataset_source_open_npy,
+                          out);
 }
 
 /* "FILE.npz[:INPUT_KEY[,LABEL_KEY]]": the keys follow the first ':' after the last '/'. */

@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/status.h"
+#include "base/wall_clock.h"
 #include "run/executor.h"
 
 int64_t logits_rank_of(const float *logits, int64_t count, int64_t label) {
@@ -15,12 +15,6 @@ int64_t logits_rank_of(const float *logits, int64_t count, int64_t label) {
     for (int64_t c = 0; c < count; c++)
         if (logits[c] > target || (logits[c] == target && c < label)) rank++;
     return rank;
-}
-
-static double seconds_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Everything one evaluation holds while it runs. */
@@ -147,10 +141,10 @@ static nnq_status evaluate(eval_run_fn runner, void *user, const nnq_model *mode
     eval_options defaults = {0};
     if (!options) options = &defaults;
     eval_run run = {.model = model, .dataset = dataset, .result = out, .run = runner, .user = user};
-    double start = seconds_now();
+    double start = wall_clock_seconds();
     nnq_status st = prepare(&run, options);
     if (st == NNQ_OK) st = run_all(&run, options);
-    out->seconds = seconds_now() - start;
+    out->seconds = wall_clock_seconds() - start;
     executor_free(run.own_executor);
     free(run.labels);
     free(run.outputs);
