@@ -13,6 +13,9 @@ if [ ! -d "$corpus" ]; then
     cp "$f" "$corpus/$(basename "$(dirname "$f")").onnx"
   done
 fi
+# Past findings replay first: each file in tests/fuzz/regressions once crashed the loader.
+"$dir/tests/fuzz_model_load" -rss_limit_mb=4096 tests/fuzz/regressions/* 2>"$dir/fuzz-regressions.log" \
+  || { tail -n 60 "$dir/fuzz-regressions.log"; echo "fuzz: a past finding fails again"; exit 1; }
 # Findings land in $dir/fuzz-findings, kept for the next run to reproduce.
 mkdir -p "$dir/fuzz-findings"
 "$dir/tests/fuzz_model_load" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 \

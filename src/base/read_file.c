@@ -26,6 +26,13 @@ nnq_status file_read_range(const char *path, long long offset, long long length,
         return nnq_fail(NNQ_ERR_INVALID, "'%s': negative offset or length", path);
     FILE *f = fopen(path, "rb");
     if (!f) return nnq_fail(NNQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    /* Check the size first, so a corrupt length cannot ask for more memory than the file holds. */
+    struct stat info;
+    if (fstat(fileno(f), &info) == 0 && S_ISREG(info.st_mode) && offset + length > (long long)info.st_size) {
+        fclose(f);
+        return nnq_fail(NNQ_ERR_IO, "'%s': expected %lld bytes at offset %lld, file has %lld", path, length,
+                        offset, (long long)info.st_size);
+    }
     char *buffer = malloc((size_t)length + 1);
     if (!buffer) {
         fclose(f);

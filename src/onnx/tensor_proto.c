@@ -47,36 +47,31 @@ static void decode_raw(const uint8_t *bytes, int file_dtype, int64_t n, nnq_tens
     memcpy(t->data, bytes, (size_t)n * dtype_size(t->dtype));
 }
 
-/* Reads the typed repeated field that holds data_type's values (onnx.proto
- * lists which field carries which type). Returns the count found via *count. */
-static void decode_typed(const Onnx__TensorProto *proto, int file_dtype, int64_t n, nnq_tensor *t,
-                         size_t *count) {
-    *count = 0;
+/* How many values the typed repeated field for data_type holds (onnx.proto
+ * lists which field carries which type). */
+static size_t typed_count(const Onnx__TensorProto *proto, int file_dtype) {
+    switch (file_dtype) {
+    case NNQ_FLOAT: return proto->n_float_data;
+    case NNQ_DOUBLE: return proto->n_double_data;
+    case NNQ_INT64: return proto->n_int64_data;
+    case NNQ_UINT32:
+    case NNQ_UINT64: return proto->n_uint64_data;
+    default: return proto->n_int32_data; /* INT32, INT16, INT8, UINT16, UINT8, BOOL and half-float bits */
+    }
+}
+
+/* Copies the n values of the typed field (typed_count(...) == n) into t. */
+static void decode_typed(const Onnx__TensorProto *proto, int file_dtype, int64_t n, nnq_tensor *t) {
     if (n == 0) return;
     switch (file_dtype) {
-    case NNQ_FLOAT:
-        *count = proto->n_float_data;
-        if ((int64_t)*count == n) memcpy(t->data, proto->float_data, (size_t)n * 4);
-        return;
-    case NNQ_DOUBLE:
-        *count = proto->n_double_data;
-        if ((int64_t)*count == n) memcpy(t->data, proto->double_data, (size_t)n * 8);
-        return;
-    case NNQ_INT64:
-        *count = proto->n_int64_data;
-        if ((int64_t)*count == n) memcpy(t->data, proto->int64_data, (size_t)n * 8);
-        return;
+    case NNQ_FLOAT: memcpy(t->data, proto->float_data, (size_t)n * 4); return;
+    case NNQ_DOUBLE: memcpy(t->data, proto->double_data, (size_t)n * 8); return;
+    case NNQ_INT64: memcpy(t->data, proto->int64_data, (size_t)n * 8); return;
+    case NNQ_UINT64: memcpy(t->data, proto->uint64_data, (size_t)n * 8); return;
     case NNQ_UINT32:
-    case NNQ_UINT64:
-        *count = proto->n_uint64_data;
-        if ((int64_t)*count != n) return;
-        if (file_dtype == NNQ_UINT64) memcpy(t->data, proto->uint64_data, (size_t)n * 8);
-        else
-            for (int64_t i = 0; i < n; i++) ((uint32_t *)t->data)[i] = (uint32_t)proto->uint64_data[i];
+        for (int64_t i = 0; i < n; i++) ((uint32_t *)t->data)[i] = (uint32_t)proto->uint64_data[i];
         return;
-    default: /* int32_data carries INT32, INT16, INT8, UINT16, UINT8, BOOL and the bits of half floats */
-        *count = proto->n_int32_data;
-        if ((int64_t)*count != n) return;
+    default:
         for (int64_t i = 0; i < n; i++) {
             int32_t v = proto->int32_data[i];
             if (file_dtype == NNQ_FLOAT16) ((float *)t->data)[i] = float16_to_float((uint16_t)v);
@@ -85,6 +80,19 @@ static void decode_typed(const Onnx__TensorProto *proto, int file_dtype, int64_t
         }
         return;
     }
+}
+
+/* Element count of the declared dims, or -1 when it exceeds any tensor nnquant
+ * could hold (checked before anything is allocated: a corrupt file must not
+ * make the loader ask for terabytes). */
+static int64_t declared_count(const Onnx__TensorProto *proto) {
+    const int64_t limit = (int64_t)1 << 40;
+    int64_t n = 1;
+    for (size_t i = 0; i < proto->n_dims; i++) {
+        if (proto->dims[i] != 0 && n > limit / proto->dims[i]) return -1;
+        n *= proto->dims[i];
+    }
+    return n;
 }
 
 static const char *external_value(const Onnx__TensorProto *proto, const char *key) {
@@ -142,34 +150,29 @@ nnq_status tensor_from_proto(const Onnx__TensorProto *proto, const char *base_di
         if (proto->dims[i] < 0)
             return nnq_fail(NNQ_ERR_PARSE, "tensor '%s': negative dim %lld", proto_name(proto),
                             (long long)proto->dims[i]);
-    tensor_set_shape(out, stored_dtype(file_dtype), (int)proto->n_dims, proto->dims);
-    if (proto->name && !(out->name = strdup(proto->name)))
-        return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    nnq_status st = tensor_alloc(out);
-    if (st != NNQ_OK) {
-        tensor_free(out);
-        return nnq_fail_context(st, "tensor '%s'", proto_name(proto));
-    }
-    int64_t n = tensor_numel(out);
+    int64_t n = declared_count(proto);
+    if (n < 0) return nnq_fail(NNQ_ERR_PARSE, "tensor '%s': its shape is too large", proto_name(proto));
     int64_t bytes_needed = n * (int64_t)file_element_size(file_dtype);
     bool external = proto->has_data_location && proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-    if (external) {
-        void *bytes = NULL;
-        st = read_external(proto, base_dir, bytes_needed, &bytes);
-        if (st == NNQ_OK) decode_raw(bytes, file_dtype, n, out);
-        free(bytes);
-    } else if (proto->has_raw_data) {
-        if ((int64_t)proto->raw_data.len != bytes_needed)
-            st = nnq_fail(NNQ_ERR_PARSE, "tensor '%s': raw data has %zu bytes, its shape needs %lld",
-                          proto_name(proto), proto->raw_data.len, (long long)bytes_needed);
-        else decode_raw(proto->raw_data.data, file_dtype, n, out);
-    } else {
-        size_t count = 0;
-        decode_typed(proto, file_dtype, n, out, &count);
-        if ((int64_t)count != n)
-            st = nnq_fail(NNQ_ERR_PARSE, "tensor '%s': holds %zu values, its shape needs %lld",
-                          proto_name(proto), count, (long long)n);
+    /* The stored data must match the shape before the tensor is allocated. */
+    if (!external && proto->has_raw_data && (int64_t)proto->raw_data.len != bytes_needed)
+        return nnq_fail(NNQ_ERR_PARSE, "tensor '%s': raw data has %zu bytes, its shape needs %lld",
+                        proto_name(proto), proto->raw_data.len, (long long)bytes_needed);
+    if (!external && !proto->has_raw_data && n > 0 && (int64_t)typed_count(proto, file_dtype) != n)
+        return nnq_fail(NNQ_ERR_PARSE, "tensor '%s': holds %zu values, its shape needs %lld",
+                        proto_name(proto), typed_count(proto, file_dtype), (long long)n);
+    void *external_bytes = NULL;
+    if (external) NNQ_TRY(read_external(proto, base_dir, bytes_needed, &external_bytes));
+    tensor_set_shape(out, stored_dtype(file_dtype), (int)proto->n_dims, proto->dims);
+    nnq_status st = NNQ_OK;
+    if (proto->name && !(out->name = strdup(proto->name))) st = nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    if (st == NNQ_OK && (st = tensor_alloc(out)) != NNQ_OK) st = nnq_fail_context(st, "tensor '%s'", proto_name(proto));
+    if (st == NNQ_OK) {
+        if (external) decode_raw(external_bytes, file_dtype, n, out);
+        else if (proto->has_raw_data) decode_raw(proto->raw_data.data, file_dtype, n, out);
+        else decode_typed(proto, file_dtype, n, out);
     }
+    free(external_bytes);
     if (st != NNQ_OK) tensor_free(out);
     return st;
 }

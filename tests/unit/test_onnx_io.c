@@ -246,7 +246,15 @@ static void test_bad_tensors(void) {
     /* Absurd dims must fail cleanly, not allocate. */
     dims[0] = (int64_t)1 << 40;
     dims[1] = (int64_t)1 << 40;
-    CHECK(load_model_with_tensor(&t) == NNQ_ERR_NOMEM);
+    CHECK(load_model_with_tensor(&t) == NNQ_ERR_PARSE);
+    CHECK_MSG(strstr(nnq_last_error(), "too large") != NULL, "%s", nnq_last_error());
+
+    /* A shape that fits the limit (~480 GB, as a fuzzed Constant declared) with 4
+     * values: the mismatch is reported before any allocation is attempted. */
+    dims[0] = 120000;
+    dims[1] = 1000000;
+    CHECK(load_model_with_tensor(&t) == NNQ_ERR_PARSE);
+    CHECK_MSG(strstr(nnq_last_error(), "holds 4 values") != NULL, "%s", nnq_last_error());
 
     dims[0] = 2;
     dims[1] = 3;
