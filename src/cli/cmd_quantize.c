@@ -53,8 +53,11 @@ static const char *const usage =
     "  --act-clip M            activation range method: minmax, ema, quantile, mse, kl,\n"
     "                          meanstd, xent, mse+xent (default: mse+xent: mse, and\n"
     "                          cross-entropy for the model's outputs), bn (data-free\n"
-    "                          from batch norms, eq. 18-19; tensors no BN produces use mse)\n"
+    "                          from batch norms, eq. 18-19; elsewhere mse on --calib data,\n"
+    "                          or without data moments propagated through the graph)\n"
     "  --bn-alpha A            alpha of bn's beta +- alpha gamma (default 6)\n"
+    "  --input-range LO,HI     the model input's value range, for data-free runs (default:\n"
+    "                          what the image options produce, [0, 1] unless changed)\n"
     "  --logits-clip M         method for the model's outputs (default xent, or the\n"
     "                          --act-clip method when one other than mse+xent is given)\n"
     "  --weight-clip M         weight range method: minmax (none), mse (default), kl\n"
@@ -77,7 +80,8 @@ static const char *const usage =
     "                          bias correction (without), MSE activations + cross-entropy\n"
     "                          for the logits\n"
     "  --preset data-free      --cle, data-free bias absorption, analytic bias correction\n"
-    "                          and BN-based activation ranges\n"
+    "                          and BN-based activation ranges (moments propagated from\n"
+    "                          the batch norms and --input-range where no BN is)\n"
     "Selection (ONNX Runtime's names):\n"
     "  --op-types A,B          quantize only these operator types\n"
     "  --nodes-to-quantize A,B quantize only these nodes\n"
@@ -186,6 +190,10 @@ static void print_text(const quantize_args *args, const ptq_result *ptq, const a
                ptq->cle_clips_replaced ? " (ReLU6 replaced by Relu: FP32 changed)" : "");
     if (args->config.bias_absorption != BIAS_ABSORPTION_NONE)
         printf("absorbed:   high biases of %d layers\n", ptq->bias_layers_absorbed);
+    if (ptq->propagated_ranges)
+        printf("data-free:  %d ranges from moments propagated through the graph%s\n", ptq->propagated_ranges,
+               ptq->propagated_layers_without_bn > 1 ? " - across layers without batch norm, where they are loose "
+                                                       "bounds (calibrate with --calib for such models)" : "");
     if (args->config.adaround) printf("adarounded: %d layers\n", ptq->adaround_layers);
     else if (args->config.bias_correction != BIAS_CORRECTION_NONE)
         printf("corrected:  biases of %d layers\n", ptq->bias_layers_corrected);
@@ -252,6 +260,10 @@ static int quantize(quantize_args *args) {
         args->calibration.on_progress = progress_callback;
         args->calibration.progress_user = &bar;
         args->calibration.batch_size = args->batch_size;
+        if (!args->calibration.has_input_range) { /* the data options describe the input without data */
+            image_preprocess_value_range(&args->data.image, &args->calibration.input_lo, &args->calibration.input_hi);
+            args->calibration.has_input_range = true;
+        }
         st = ptq_run(&model, &args->config, calib, &args->calibration, &ptq);
         progress_end(&bar);
     }
@@ -341,6 +353,13 @@ static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) 
     } else if ((v = cli_option_value(argc, argv, i, "--bn-alpha", &missing))) {
         a->calibration.calib.bn_alpha = strtod(v, NULL);
         if (!(a->calibration.calib.bn_alpha > 0)) return cli_usage_error("quantize", "--bn-alpha needs a positive number");
+    } else if ((v = cli_option_value(argc, argv, i, "--input-range", &missing))) {
+        char *end = NULL;
+        a->calibration.input_lo = strtof(v, &end);
+        if (*end == ',') a->calibration.input_hi = strtof(end + 1, &end);
+        if (*end || !(a->calibration.input_lo < a->calibration.input_hi))
+            return cli_usage_error("quantize", "--input-range needs LO,HI with LO < HI, not '%s'", v);
+        a->calibration.has_input_range = true;
     } else if ((v = cli_option_value(argc, argv, i, "--meanstd-k", &missing))) {
         a->calibration.calib.meanstd_k = strtod(v, NULL);
         if (!(a->calibration.calib.meanstd_k > 0)) return cli_usage_error("quantize", "--meanstd-k needs a positive number");
@@ -428,7 +447,8 @@ int cmd_quantize(int argc, char **argv) {
     if (code < 0 && args.preset) apply_preset(&args);
     if (code < 0 && !args.model_path) code = cli_usage_error("quantize", "no model given");
     if (code < 0 && !args.output_path) code = cli_usage_error("quantize", "no output given (-o OUT.onnx)");
-    bool data_free = args.preset && !strcmp(args.preset, "data-free");
+    /* The bn method needs no data at all (moments from the batch norms and the input range). */
+    bool data_free = !strcmp(args.config.activation_method, "bn");
     if (code < 0 && !args.calib_spec && !args.calibration.reload_path && !data_free)
         code = cli_usage_error("quantize", "no calibration data given (--calib SPEC or --calib-reload FILE)");
     if (code < 0) code = quantize(&args);

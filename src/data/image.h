@@ -45,6 +45,10 @@ image_preprocess image_preprocess_defaults(void);
 nnq_status image_to_tensor(const nnq_image *image, const image_preprocess *options,
                            nnq_tensor *out);
 
+/* The range of the values image_to_tensor produces from pixels in [0, 255],
+ * over the output channels. */
+void image_preprocess_value_range(const image_preprocess *options, float *lo, float *hi);
+
 /* image_read + image_to_tensor. */
 nnq_status image_load_tensor(const char *path, const image_preprocess *options, nnq_tensor *out);
 

@@ -15,6 +15,16 @@ image_preprocess image_preprocess_defaults(void) {
     return p;
 }
 
+void image_preprocess_value_range(const image_preprocess *o, float *lo, float *hi) {
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int c = 0; c < o->channels && c < 3; c++) {
+        float a = (0.0f * o->scale - o->mean[c]) / o->std[c], b = (255.0f * o->scale - o->mean[c]) / o->std[c];
+        *lo = fminf(*lo, fminf(a, b));
+        *hi = fmaxf(*hi, fmaxf(a, b));
+    }
+}
+
 static nnq_status check_options(const image_preprocess *o) {
     if (o->channels != 1 && o->channels != 3)
         return nnq_fail(NNQ_ERR_USAGE, "image preprocessing: channels must be 1 or 3, not %d",

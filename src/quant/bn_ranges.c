@@ -6,6 +6,7 @@
 #include "base/status.h"
 #include "calib/range_bn.h"
 #include "ir/activation_fusion.h"
+#include "quant/moment_propagation.h"
 
 nnq_status bn_parameters_collect(const nnq_model *model, bn_parameters *out) {
     memset(out, 0, sizeof *out);
@@ -73,5 +74,30 @@ nnq_status plan_set_bn_ranges(const nnq_model *prepared, nnq_plan *plan, plan_re
         (*set)++;
     }
     activation_fusions_free(&fusions);
+    return st;
+}
+
+nnq_status plan_set_propagated_ranges(const nnq_model *prepared, nnq_plan *plan, plan_recipe *recipe,
+                                      const bn_parameters *bn, const input_range *input,
+                                      const nnq_calib_options *options, int *set, int *layers_without_bn) {
+    *set = 0;
+    moment_map moments;
+    NNQ_TRY(moments_propagate(prepared, bn, input, &moments));
+    *layers_without_bn = moments.layers_without_bn;
+    nnq_status st = NNQ_OK;
+    for (int i = 0; st == NNQ_OK && i < plan->n_quantizers; i++) {
+        if (!recipe->observe[i]) continue;
+        nnq_quantizer *q = &plan->quantizers[i];
+        const activation_moments *m = moment_map_find(&moments, q->tensor);
+        if (!m) continue;
+        float lo, hi;
+        activation_moments_range(m, options->bn_alpha, &lo, &hi);
+        if (recipe->clamp_max[i] < hi) hi = recipe->clamp_max[i];
+        if (lo > hi) lo = hi;
+        st = quantizer_set_range(q, lo, hi, "bn");
+        recipe->observe[i] = false;
+        (*set)++;
+    }
+    moment_map_free(&moments);
     return st;
 }

@@ -11,6 +11,8 @@
 #include "ir/graph.h"
 #include "quant/plan_builder.h"
 
+typedef struct input_range input_range;
+
 typedef struct bn_parameters {
     int count;
     char **tensors;          /* each BN's output tensor */
@@ -27,5 +29,15 @@ void bn_parameters_free(bn_parameters *bn);
  * flag. Returns how many were set; the others still need data. */
 nnq_status plan_set_bn_ranges(const nnq_model *prepared, nnq_plan *plan, plan_recipe *recipe,
                               const bn_parameters *bn, const nnq_calib_options *options, int *set);
+
+/* The data-free ranges of the observed activations no BN determines (sums,
+ * pools, logits, the input): from moments propagated through the graph
+ * (moment_propagation.h), input the model input's value range or NULL. Each
+ * range is narrowed to the recipe's clamp; clears `observe` where it sets one.
+ * Returns how many were set, and through how many linear layers without a BN
+ * the moments were propagated (each widens the bounds). */
+nnq_status plan_set_propagated_ranges(const nnq_model *prepared, nnq_plan *plan, plan_recipe *recipe,
+                                      const bn_parameters *bn, const input_range *input,
+                                      const nnq_calib_options *options, int *set, int *layers_without_bn);
 
 #endif

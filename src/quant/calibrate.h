@@ -18,6 +18,10 @@ typedef struct calibration_options {
     void *progress_user;
     const char *save_path;   /* write the observers here after running the data (--calib-save) */
     const char *reload_path; /* take the observers from here instead of running data (--calib-reload) */
+    /* Data-free runs: the model input's value range (--input-range, or what
+     * the image preprocessing produces), when known. */
+    bool has_input_range;
+    float input_lo, input_hi;
 } calibration_options;
 
 /* Observes every quantizer the recipe marks `observe` over all of dataset's

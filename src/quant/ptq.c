@@ -8,6 +8,7 @@
 #include "quant/bias_correction.h"
 #include "quant/bn_ranges.h"
 #include "quant/channel_minima.h"
+#include "quant/moment_propagation.h"
 #include "quant/weight_ranges.h"
 
 static bool needs_data(const plan_recipe *recipe) {
@@ -151,8 +152,16 @@ static nnq_status run(const nnq_model *model, const quant_config *config, nnq_da
         NNQ_TRY(plan_set_bn_ranges(&out->prepared, &out->plan, recipe, bn, &options->calib, &set));
         data_config.activation_method = "mse";
     }
+    bool data_free = !calibration && !options->reload_path;
+    if (data_free && needs_data(recipe) && strcmp(config->activation_method, "bn") == 0) {
+        /* No data at all: the rest from moments propagated from BN statistics and the input range. */
+        input_range input = {options->input_lo, options->input_hi};
+        NNQ_TRY(plan_set_propagated_ranges(&out->prepared, &out->plan, recipe, bn,
+                                           options->has_input_range ? &input : NULL, &options->calib,
+                                           &out->propagated_ranges, &out->propagated_layers_without_bn));
+    }
     if (needs_data(recipe)) {
-        if (!calibration && !options->reload_path) {
+        if (data_free) {
             const char *tensor = "";
             for (int i = 0; i < recipe->n && !*tensor; i++)
                 if (recipe->observe[i]) tensor = out->plan.quantizers[i].tensor;

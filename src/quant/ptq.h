@@ -21,6 +21,8 @@ typedef struct ptq_result {
     int bias_layers_absorbed;    /* layers whose high bias moved to the next layer */
     int bias_layers_corrected;   /* bias correction (§3.3) */
     int adaround_layers;         /* layers whose weights AdaRound rounded (§3.4) */
+    int propagated_ranges;       /* data-free ranges from propagated moments (no BN output) */
+    int propagated_layers_without_bn; /* linear layers those moments crossed without a BN */
 } ptq_result;
 
 /* Steps, in order: prepare the graph; cross-layer equalization and high-bias
