@@ -74,7 +74,14 @@ static const char *const usage =
     "  --bias-correction M     empirical (on --calib data, eq. 27) or analytic (from batch\n"
     "                          norms, data-free)\n"
     "  --adaround              learn each weight's rounding (AdaRound; needs --calib data;\n"
-    "                          takes minutes)\n"
+    "                          takes minutes). Its knobs, defaults in brackets (the\n"
+    "                          paper's, scaled to two cores):\n"
+    "    --adaround-iterations N   Adam steps per layer [1000]\n"
+    "    --adaround-samples N      calibration images cached per layer [256]\n"
+    "    --adaround-batch N        (image, position) columns per step [512]\n"
+    "    --adaround-lambda L       weight of the rounding regularizer, eq. 35 [0.01]\n"
+    "    --adaround-beta B0,B1     beta annealed from B0 to B1 [20,2]\n"
+    "    --adaround-warmup F       fraction of steps without the regularizer [0.2]\n"
     "Presets (white paper §3.5):\n"
     "  --preset standard       --cle, MSE weight ranges, AdaRound (with data) or analytic\n"
     "                          bias correction (without), MSE activations + cross-entropy\n"
@@ -281,6 +288,41 @@ static int quantize(quantize_args *args) {
 }
 
 /* Options that take a value; returns 0 when taken, 2 on a usage error, 1 when argv[*i] is not one. */
+/* --adaround-*: 0 taken, 2 usage error, 1 not one of them. */
+static int parse_adaround_option(quant_config *c, int argc, char **argv, int *i) {
+    bool missing = false, ok = true;
+    const char *v;
+    char *end = NULL;
+    adaround_tuning *t = &c->adaround_tuning;
+    if ((v = cli_option_value(argc, argv, i, "--adaround-iterations", &missing))) {
+        t->iterations = strtoll(v, &end, 10);
+        ok = !*end && t->iterations >= 1;
+    } else if ((v = cli_option_value(argc, argv, i, "--adaround-samples", &missing))) {
+        t->samples = strtoll(v, &end, 10);
+        ok = !*end && t->samples >= 1;
+    } else if ((v = cli_option_value(argc, argv, i, "--adaround-batch", &missing))) {
+        t->batch_size = strtoll(v, &end, 10);
+        ok = !*end && t->batch_size >= 1;
+    } else if ((v = cli_option_value(argc, argv, i, "--adaround-lambda", &missing))) {
+        t->regularization = strtof(v, &end);
+        ok = !*end && t->regularization > 0.0f;
+    } else if ((v = cli_option_value(argc, argv, i, "--adaround-beta", &missing))) {
+        t->beta_start = strtof(v, &end);
+        if (*end == ',') t->beta_end = strtof(end + 1, &end);
+        ok = !*end && t->beta_start > 0.0f && t->beta_end > 0.0f;
+    } else if ((v = cli_option_value(argc, argv, i, "--adaround-warmup", &missing))) {
+        t->warmup = strtof(v, &end);
+        ok = !*end && t->warmup > 0.0f && t->warmup < 1.0f;
+    } else if (missing) {
+        return cli_usage_error("quantize", "option '%s' needs a value", argv[*i]);
+    } else {
+        return 1;
+    }
+    if (!ok) return cli_usage_error("quantize", "bad value '%s' for %s", v, argv[*i - 1]);
+    c->adaround = true;
+    return 0;
+}
+
 static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) {
     bool missing = false, ok = true;
     const char *v;
@@ -377,7 +419,7 @@ static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) 
     } else if (missing) {
         return cli_usage_error("quantize", "option '%s' needs a value", argv[*i]);
     } else {
-        return 1;
+        return parse_adaround_option(c, argc, argv, i);
     }
     return 0;
 }

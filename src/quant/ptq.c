@@ -115,6 +115,14 @@ static nnq_status refine_weights(const quant_config *config, nnq_dataset *calibr
     if (config->adaround) {
         adaround_options o;
         adaround_options_defaults(&o);
+        const adaround_tuning *t = &config->adaround_tuning;
+        if (t->samples) o.samples = t->samples;
+        if (t->iterations) o.iterations = t->iterations;
+        if (t->batch_size) o.batch_size = t->batch_size;
+        if (t->regularization > 0.0f) o.regularization = t->regularization;
+        if (t->beta_start > 0.0f) o.beta_start = t->beta_start;
+        if (t->beta_end > 0.0f) o.beta_end = t->beta_end;
+        if (t->warmup > 0.0f) o.warmup = t->warmup;
         o.on_progress = options->on_progress;
         o.progress_user = options->progress_user;
         adaround_report report = {0};

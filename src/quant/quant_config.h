@@ -6,6 +6,7 @@
 #define NNQ_QUANT_QUANT_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum activation_type {
     ACTIVATION_TYPE_AUTO,  /* signed, unsigned where the sign map proves a tensor non-negative */
@@ -29,6 +30,12 @@ typedef enum bias_correction_mode {
     BIAS_CORRECTION_EMPIRICAL, /* eq. 27 on the calibration data */
     BIAS_CORRECTION_ANALYTIC,  /* expected inputs from BN statistics (data-free) */
 } bias_correction_mode;
+
+/* AdaRound's user-facing knobs (adaround.h has their meaning and defaults). */
+typedef struct adaround_tuning {
+    int64_t samples, iterations, batch_size;
+    float regularization, beta_start, beta_end, warmup;
+} adaround_tuning;
 
 #define QUANT_MAX_NAMES 256
 
@@ -55,6 +62,7 @@ typedef struct quant_config {
     bias_absorption_mode bias_absorption;
     bias_correction_mode bias_correction;
     bool adaround;                      /* learned weight rounding (§3.4); excludes bias correction */
+    adaround_tuning adaround_tuning;    /* its knobs; 0 fields keep adaround_options_defaults */
     name_list op_types;                 /* empty: every op nnquant quantizes */
     name_list nodes_to_quantize;        /* empty: all */
     name_list nodes_to_exclude;
