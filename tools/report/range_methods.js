@@ -4,7 +4,8 @@
 // --eval). Calibration runs once per model (1,000 training images, saved with
 // --calib-save); every other row reuses its statistics.
 //
-// usage: node tools/report/range_methods.js NNQUANT_BINARY [MODEL ...]  > table.md
+// usage: node tools/report/range_methods.js NNQUANT_BINARY [--eval-count N] [MODEL ...]  > table.md
+// (--eval-count N: score on the first N test images instead of all 10,000.)
 'use strict';
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -14,14 +15,22 @@ const path = require('path');
 const ACTIVATION_METHODS = ['minmax', 'ema', 'quantile', 'mse', 'kl', 'meanstd', 'mse+xent', 'bn'];
 const WEIGHT_METHODS = ['minmax', 'mse', 'kl'];
 
+let evalCount = null;
+
 function quantize(binary, model, args) {
-  const out = execFileSync(binary, ['quantize', model, ...args, '--eval', 'fashion-mnist:test', '--json'],
+  const count = evalCount ? ['--eval-count', String(evalCount)] : [];
+  const out = execFileSync(binary, ['quantize', model, ...args, '--eval', 'fashion-mnist:test', ...count, '--json'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out);
 }
 
 function main() {
-  const [binary, ...models] = process.argv.slice(2);
+  const [binary, ...rest] = process.argv.slice(2);
+  if (rest[0] === '--eval-count') {
+    evalCount = Number(rest[1]);
+    rest.splice(0, 2);
+  }
+  const models = rest;
   const root = path.join(__dirname, '..', '..');
   const list = models.length ? models : fs.readdirSync(path.join(root, 'models')).filter(f => f.endsWith('.onnx'))
     .sort().map(f => path.join(root, 'models', f));
@@ -44,8 +53,9 @@ function main() {
     process.stderr.write(`${name} done\n`);
   }
   fs.rmSync(work, { recursive: true, force: true });
+  const scope = evalCount ? `first ${evalCount} test images` : 'full test set';
   const table = (title, keys, header) => {
-    console.log(`\n${title}\n`);
+    console.log(`\n${title}; ${scope}\n`);
     console.log(`| model | FP32 | ${header.join(' | ')} |`);
     console.log(`|---|---|${header.map(() => '---').join('|')}|`);
     for (const [name, cells] of rows) console.log(`| ${name} | ${cells.fp32} | ${keys.map(k => cells[k]).join(' | ')} |`);
