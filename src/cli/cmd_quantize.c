@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "export/calib_table.h"
 #include "export/qdq_export.h"
+#include "export/qoperator_export.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
 #include "quant/ptq.h"
@@ -21,7 +22,8 @@ static const char *const usage =
     "\n"
     "Post-training quantization: folds batch norms, calibrates activation ranges on\n"
     "SPEC's samples, quantizes weights, and writes a QDQ ONNX model (QuantizeLinear /\n"
-    "DequantizeLinear around quantized tensors; int8 weights, int32 biases) that ONNX\n"
+    "DequantizeLinear around quantized tensors; int8 weights, int32 biases) or a\n"
+    "QOperator one (QLinearConv, QLinearMatMul, ... on integer tensors) that ONNX\n"
     "Runtime runs. When the calibration data has labels, or --eval is given, FP32 and\n"
     "fake-quantized accuracy are printed side by side.\n"
     "\n"
@@ -94,7 +96,13 @@ static const char *const usage =
     "  --nodes-to-quantize A,B quantize only these nodes\n"
     "  --nodes-to-exclude A,B  never quantize these nodes\n"
     "Outputs:\n"
-    "  -o, --output OUT.onnx   the QDQ model (written atomically)\n"
+    "  -o, --output OUT.onnx   the quantized model (written atomically)\n"
+    "  --format F              qdq (default) or qoperator: QuantizeLinear at the input,\n"
+    "                          QLinearConv / QLinearMatMul on integer tensors,\n"
+    "                          DequantizeLinear at the outputs and around float nodes\n"
+    "  --ms-ops                qoperator: also ONNX Runtime's com.microsoft QGemm,\n"
+    "                          QLinearAdd, QLinearConcat, QLinearAveragePool and\n"
+    "                          QLinearGlobalAveragePool (else those nodes run in float)\n"
     "  --plan-out PLAN.json    the quantization plan (eval --plan reads it)\n"
     "  --calib-table PREFIX    the calibration table as PREFIX.json and PREFIX.txt\n"
     "  --json                  print a JSON summary\n"
@@ -105,6 +113,8 @@ typedef struct quantize_args {
     int64_t calib_count, eval_count, batch_size;
     bool as_json;
     bool logits_given;
+    bool qoperator;         /* --format qoperator */
+    qoperator_options qoperator_options;
     const char *preset;     /* "standard" or "data-free": applied over the defaults, before the other options */
     quant_config config;
     calibration_options calibration;
@@ -162,10 +172,11 @@ static nnq_status measure_accuracy(const quantize_args *args, const nnq_model *m
 }
 
 static nnq_status write_outputs(const quantize_args *args, const ptq_result *ptq) {
-    nnq_model qdq;
-    NNQ_TRY(export_qdq(&ptq->prepared, &ptq->plan, &qdq));
-    nnq_status st = onnx_save_model(&qdq, args->output_path, NULL);
-    model_free(&qdq);
+    nnq_model quantized;
+    NNQ_TRY(args->qoperator ? export_qoperator(&ptq->prepared, &ptq->plan, &args->qoperator_options, &quantized)
+                            : export_qdq(&ptq->prepared, &ptq->plan, &quantized));
+    nnq_status st = onnx_save_model(&quantized, args->output_path, NULL);
+    model_free(&quantized);
     if (st == NNQ_OK && args->plan_out) st = plan_write_json(&ptq->plan, args->plan_out);
     if (st == NNQ_OK && args->calib_table) {
         size_t n = strlen(args->calib_table) + 6;
@@ -335,7 +346,10 @@ static int parse_valued_option(quantize_args *a, int argc, char **argv, int *i) 
     else if ((v = cli_option_value(argc, argv, i, "--eval", &missing))) a->eval_spec = v;
     else if ((v = cli_option_value(argc, argv, i, "--plan-out", &missing))) a->plan_out = v;
     else if ((v = cli_option_value(argc, argv, i, "--calib-table", &missing))) a->calib_table = v;
-    else if ((v = cli_option_value(argc, argv, i, "--calib-count", &missing))) {
+    else if ((v = cli_option_value(argc, argv, i, "--format", &missing))) {
+        if (strcmp(v, "qdq") && strcmp(v, "qoperator")) return cli_usage_error("quantize", "--format is qdq or qoperator");
+        a->qoperator = strcmp(v, "qoperator") == 0;
+    } else if ((v = cli_option_value(argc, argv, i, "--calib-count", &missing))) {
         a->calib_count = parse_integer(v, -1, INT64_MAX, &ok);
         if (!ok || a->calib_count == 0) return cli_usage_error("quantize", "--calib-count needs a positive count or -1");
     } else if ((v = cli_option_value(argc, argv, i, "--eval-count", &missing))) {
@@ -433,6 +447,7 @@ static int parse_flag(quantize_args *a, const char *arg) {
     else if (!strcmp(arg, "--symmetric-activations")) c->activation_symmetric = true;
     else if (!strcmp(arg, "--power-of-two")) c->power_of_two = true;
     else if (!strcmp(arg, "--json")) a->as_json = true;
+    else if (!strcmp(arg, "--ms-ops")) a->qoperator_options.ms_ops = true;
     else if (!strcmp(arg, "--cle")) c->cross_layer_equalization = true;
     else if (!strcmp(arg, "--adaround")) c->adaround = true;
     else if (!strcmp(arg, "--cle-replace-relu6")) c->cross_layer_equalization = c->replace_relu6 = true;
@@ -489,6 +504,8 @@ int cmd_quantize(int argc, char **argv) {
     if (code < 0 && args.preset) apply_preset(&args);
     if (code < 0 && !args.model_path) code = cli_usage_error("quantize", "no model given");
     if (code < 0 && !args.output_path) code = cli_usage_error("quantize", "no output given (-o OUT.onnx)");
+    if (code < 0 && args.qoperator_options.ms_ops && !args.qoperator)
+        code = cli_usage_error("quantize", "--ms-ops applies to --format qoperator");
     /* The bn method needs no data at all (moments from the batch norms and the input range). */
     bool data_free = !strcmp(args.config.activation_method, "bn");
     if (code < 0 && !args.calib_spec && !args.calibration.reload_path && !data_free)

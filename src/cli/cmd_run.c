@@ -1,4 +1,5 @@
-/* nnquant run MODEL --input NAME=FILE [...] --output-dir DIR [--json] */
+/* nnquant run MODEL --input NAME=FILE [...] --output-dir DIR [--plan PLAN.json [--int [--rescale MODE]
+ *              [--rescale-per-output]]] [--repeat N] [--json] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,20 @@
 #include "cli/cli.h"
 #include "data/npy.h"
 #include "data/tensor_convert.h"
+#include "intq/engine.h"
+#include "intq/lowering.h"
+#include "ir/model_copy.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
+#include "quant/plan.h"
+#include "run/evaluate.h"
 #include "run/executor.h"
+#include "run/simulation.h"
 
 static const char *const help =
-    "usage: nnquant run MODEL --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR [--json]\n"
+    "usage: nnquant run MODEL --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
+    "                   [--plan PLAN.json [--int [--rescale MODE] [--rescale-per-output]]]\n"
+    "                   [--repeat N] [--json]\n"
     "\n"
     "Runs the model with nnquant's FP32 runtime and writes each graph output as\n"
     "DIR/<output name>.npy (characters other than letters, digits, '.', '-' and\n"
@@ -28,8 +37,19 @@ static const char *const help =
     "                      model has a single input. float64 data is converted\n"
     "                      to float32 for float inputs.\n"
     "  --output-dir DIR    where the outputs go (created if missing)\n"
+    "  --plan PLAN.json    run the model fake-quantized as the plan says (written by\n"
+    "                      quantize --plan-out), as eval --plan does\n"
+    "  --int               with --plan: run the integer program the plan lowers to\n"
+    "                      with the integer engine (as eval --int); outputs are\n"
+    "                      dequantized to float\n"
+    "  --rescale MODE      with --int: float, fixed16, fixed32 (default),\n"
+    "                      single-shift or double-shift requantization\n"
+    "  --rescale-per-output  with --int: one rescale per output channel\n"
     "  --repeat N          run N times and report the median latency (benchmarks)\n"
-    "  --json              print the outputs written (name, file, type, shape) as JSON\n";
+    "  --json              print the outputs written (name, file, type, shape) as JSON;\n"
+    "                      with --int also integer_only, float_step_count and\n"
+    "                      float_steps (the nodes that ran in float, as eval --int\n"
+    "                      lists them)\n";
 
 #define MAX_INPUTS 64
 
@@ -38,8 +58,73 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* What computes the outputs: the FP32 executor, the fake-quantized
+ * simulation's executor (--plan), or the integer engine (--plan --int). */
+typedef struct model_runner {
+    eval_run_fn run;
+    void *user;
+    nnq_executor *executor;
+    nnq_plan plan;
+    bool has_plan;
+    nnq_model prepared;          /* the graph the plan annotates */
+    nnq_simulation *simulation;
+    intq_program program;
+    bool has_program;
+    nnq_int_engine *engine;
+} model_runner;
+
+typedef struct run_options {
+    const char *plan_path;
+    bool integer;                /* --int */
+    bool rescale_given;
+    intq_lowering_options lowering;
+    int repeat;
+    bool as_json;
+} run_options;
+
+static nnq_status run_executor(void *executor, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
+    return executor_run(executor, inputs, n_inputs, outputs);
+}
+
+/* The plan names tensors of the prepared graph (BN folded, ...), which the
+ * same preparation rebuilds from the model deterministically (as eval --plan). */
+static nnq_status runner_create(const nnq_model *model, const run_options *options, model_runner *r) {
+    memset(r, 0, sizeof *r);
+    if (!options->plan_path) {
+        r->run = run_executor;
+        NNQ_TRY(executor_create(model, &r->executor));
+        r->user = r->executor;
+        return NNQ_OK;
+    }
+    NNQ_TRY(plan_read_json(options->plan_path, &r->plan));
+    r->has_plan = true;
+    NNQ_TRY(model_copy(&r->prepared, model));
+    NNQ_TRY(model_prepare_for_quantization(&r->prepared, NULL));
+    if (!options->integer) {
+        NNQ_TRY(simulation_create(&r->prepared, &r->plan, true, &r->simulation));
+        r->run = run_executor;
+        r->user = simulation_executor(r->simulation);
+        return NNQ_OK;
+    }
+    NNQ_TRY(intq_lower(&r->prepared, &r->plan, &options->lowering, &r->program));
+    r->has_program = true;
+    NNQ_TRY(int_engine_create(&r->program, &r->engine));
+    r->run = int_engine_run_callback;
+    r->user = r->engine;
+    return NNQ_OK;
+}
+
+static void runner_free(model_runner *r) {
+    executor_free(r->executor);
+    simulation_free(r->simulation);
+    int_engine_free(r->engine);
+    if (r->has_program) intq_program_free(&r->program);
+    if (r->has_plan) plan_free(&r->plan);
+    model_free(&r->prepared);
+}
+
 /* Runs `repeat` times (outputs of the last run kept); *median_ms is the median latency. */
-static nnq_status run_timed(nnq_executor *ex, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs,
+static nnq_status run_timed(const model_runner *runner, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs,
                             int n_outputs, int repeat, double *median_ms) {
     double *times = calloc((size_t)repeat, sizeof *times);
     if (!times) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
@@ -48,7 +133,7 @@ static nnq_status run_timed(nnq_executor *ex, const nnq_tensor *inputs, int n_in
         if (r > 0)
             for (int i = 0; i < n_outputs; i++) tensor_free(&outputs[i]);
         double start = 1e3 * wall_clock_seconds();
-        st = executor_run(ex, inputs, n_inputs, outputs);
+        st = runner->run(runner->user, inputs, n_inputs, outputs);
         times[r] = 1e3 * wall_clock_seconds() - start;
     }
     qsort(times, (size_t)repeat, sizeof *times, compare_doubles);
@@ -122,7 +207,8 @@ static void output_file_name(const char *dir, const char *name, char *buf, size_
     snprintf(buf + used, size - used, ".npy");
 }
 
-static void print_written_json(const nnq_tensor *outputs, char files[][4096], int n, int repeat, double median_ms) {
+static void print_written_json(const nnq_tensor *outputs, char files[][4096], int n, int repeat, double median_ms,
+                               const model_runner *runner) {
     json_writer w;
     json_init(&w, stdout);
     json_begin_object(&w);
@@ -143,6 +229,16 @@ static void print_written_json(const nnq_tensor *outputs, char files[][4096], in
         json_end_object(&w);
     }
     json_end_array(&w);
+    if (runner->has_program) { /* --int: whether every step ran in integers, and the float ones */
+        char steps[2048];
+        int n_float = intq_program_float_steps(&runner->program, steps, sizeof steps);
+        json_key(&w, "integer_only");
+        json_bool(&w, n_float == 0);
+        json_key(&w, "float_step_count");
+        json_int(&w, n_float);
+        json_key(&w, "float_steps");
+        json_string(&w, steps);
+    }
     if (repeat > 1) {
         json_key(&w, "runs");
         json_int(&w, repeat);
@@ -154,12 +250,12 @@ static void print_written_json(const nnq_tensor *outputs, char files[][4096], in
 }
 
 static int run_model(const char *model_path, const char **input_specs, int n_inputs, const char *output_dir,
-                     bool as_json, int repeat) {
+                     const run_options *options) {
     nnq_model model;
     if (onnx_load_model(model_path, &model) != NNQ_OK) return cli_report_error();
     nnq_tensor inputs[MAX_INPUTS] = {0};
     int loaded = 0;
-    nnq_executor *ex = NULL;
+    model_runner runner = {0};
     int n_outputs = model.graph.n_outputs;
     nnq_tensor *outputs = calloc((size_t)n_outputs + 1, sizeof *outputs);
     char(*files)[4096] = calloc((size_t)n_outputs + 1, sizeof *files);
@@ -167,15 +263,19 @@ static int run_model(const char *model_path, const char **input_specs, int n_inp
     for (; st == NNQ_OK && loaded < n_inputs; loaded++) st = load_input(&model, input_specs[loaded], &inputs[loaded]);
     /* Folding and dead-node removal keep outputs equal (the conformance suite checks it) and save work per run. */
     if (st == NNQ_OK) st = model_simplify(&model);
-    if (st == NNQ_OK) st = executor_create(&model, &ex);
+    if (st == NNQ_OK) {
+        st = runner_create(&model, options, &runner);
+        if (st != NNQ_OK && options->plan_path) nnq_fail_context(st, "plan '%s'", options->plan_path);
+    }
+    int repeat = options->repeat;
     double median_ms = 0;
-    if (st == NNQ_OK) st = run_timed(ex, inputs, n_inputs, outputs, n_outputs, repeat, &median_ms);
+    if (st == NNQ_OK) st = run_timed(&runner, inputs, n_inputs, outputs, n_outputs, repeat, &median_ms);
     if (st == NNQ_OK) st = make_directory(output_dir);
     for (int i = 0; st == NNQ_OK && i < n_outputs; i++) {
         output_file_name(output_dir, outputs[i].name, files[i], sizeof files[i]);
         st = npy_write(files[i], &outputs[i]);
     }
-    if (st == NNQ_OK && as_json) print_written_json(outputs, files, n_outputs, repeat, median_ms);
+    if (st == NNQ_OK && options->as_json) print_written_json(outputs, files, n_outputs, repeat, median_ms, &runner);
     else if (st == NNQ_OK) {
         for (int i = 0; i < n_outputs; i++) {
             char shape[160];
@@ -189,7 +289,7 @@ static int run_model(const char *model_path, const char **input_specs, int n_inp
     for (int i = 0; i < loaded; i++) tensor_free(&inputs[i]);
     free(outputs);
     free(files);
-    executor_free(ex);
+    runner_free(&runner);
     model_free(&model);
     return code;
 }
@@ -198,8 +298,7 @@ int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *output_dir = NULL;
     const char *input_specs[MAX_INPUTS];
     int n_inputs = 0;
-    bool as_json = false;
-    int repeat = 1;
+    run_options options = {.repeat = 1, .lowering = {.mode = INTQ_RESCALE_FIXED32, .rescale_per_output = false}};
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *value;
@@ -215,11 +314,22 @@ int cmd_run(int argc, char **argv) {
             char *end;
             long n = strtol(value, &end, 10);
             if (*end || n < 1 || n > 1000000) return cli_usage_error("run", "--repeat needs a count from 1 to 1000000");
-            repeat = (int)n;
+            options.repeat = (int)n;
+        } else if ((value = cli_option_value(argc, argv, &i, "--plan", &missing))) {
+            options.plan_path = value;
+        } else if ((value = cli_option_value(argc, argv, &i, "--rescale", &missing))) {
+            if (intq_rescale_mode_parse(value, &options.lowering.mode) != NNQ_OK)
+                return cli_usage_error("run", "--rescale needs one of %s, not '%s'", intq_rescale_mode_list(), value);
+            options.rescale_given = true;
         } else if (missing) {
             return cli_usage_error("run", "option '%s' needs a value", argv[i]);
         } else if (strcmp(argv[i], "--json") == 0) {
-            as_json = true;
+            options.as_json = true;
+        } else if (strcmp(argv[i], "--int") == 0) {
+            options.integer = true;
+        } else if (strcmp(argv[i], "--rescale-per-output") == 0) {
+            options.lowering.rescale_per_output = true;
+            options.rescale_given = true;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("run", "unknown option '%s'", argv[i]);
         } else if (model_path) {
@@ -230,5 +340,8 @@ int cmd_run(int argc, char **argv) {
     }
     if (!model_path) return cli_usage_error("run", "no model given");
     if (!output_dir) return cli_usage_error("run", "--output-dir is required");
-    return run_model(model_path, input_specs, n_inputs, output_dir, as_json, repeat);
+    if (options.integer && !options.plan_path) return cli_usage_error("run", "--int needs --plan");
+    if (options.rescale_given && !options.integer)
+        return cli_usage_error("run", "--rescale and --rescale-per-output need --int");
+    return run_model(model_path, input_specs, n_inputs, output_dir, &options);
 }

@@ -160,6 +160,38 @@ if [ -f "$lenet" ]; then
     || fail "quantize outputs missing"
   expect "quantize from saved statistics" "$nnquant" quantize "$lenet" -o "$work/q2.onnx" --calib-reload "$work/cal.bin"
   cmp -s "$work/q.onnx" "$work/q2.onnx" && pass || fail "--calib-reload gave a different model"
+  # QOperator form: integer operators, no float Conv/Gemm left; contrib ops only with --ms-ops.
+  expect_error "quantize with a bad format" "--format is qdq or qoperator" "$nnquant" quantize "$lenet" -o "$work/q.onnx" \
+    --calib-reload "$work/cal.bin" --format qlinear
+  expect_error "--ms-ops without qoperator" "--ms-ops applies to --format qoperator" "$nnquant" quantize "$lenet" \
+    -o "$work/q.onnx" --calib-reload "$work/cal.bin" --ms-ops
+  histogram='const r = JSON.parse(require("fs").readFileSync(process.argv[1])); console.log(JSON.stringify(r.op_histogram), JSON.stringify(r.opsets))'
+  expect "quantize --format qoperator" "$nnquant" quantize "$lenet" -o "$work/qop.onnx" --calib-reload "$work/cal.bin" --format qoperator
+  "$nnquant" info --json "$work/qop.onnx" >"$work/qop.json" && ops=$(node -e "$histogram" "$work/qop.json")
+  case "$ops" in
+    *'"QLinearConv":'*) case "$ops" in *'"Conv":'* | *'"Gemm":'* | *'"Relu":'* | *com.microsoft*) fail "qoperator model keeps float ops: $ops" ;; *) pass ;; esac ;;
+    *) fail "qoperator model without QLinearConv: $ops" ;;
+  esac
+  grep -q "QLinearConv" "$work/qop.onnx" && pass || fail "QLinearConv not in the written file"
+  expect "quantize --format qoperator --ms-ops" "$nnquant" quantize "$lenet" -o "$work/qop_ms.onnx" --calib-reload "$work/cal.bin" \
+    --format qoperator --ms-ops
+  "$nnquant" info --json "$work/qop_ms.onnx" >"$work/qop_ms.json" && ops=$(node -e "$histogram" "$work/qop_ms.json")
+  case "$ops" in *'"com.microsoft:QGemm":'*'"com.microsoft":1'*) pass ;; *) fail "qoperator --ms-ops: $ops" ;; esac
+  # run --plan --int: the integer engine's dequantized outputs as .npy.
+  node -e 'const { writeNpyFloat32 } = require(process.argv[1] + "/bench/npy");
+           writeNpyFloat32(process.argv[2] + "/images.npy", new Float32Array(3 * 784).map((_, i) => (i % 97) / 97), [3, 1, 28, 28]);' \
+    "$root" "$work"
+  expect "run --plan --int" "$nnquant" run "$lenet" --input "$work/images.npy" --plan "$work/plan.json" --int --rescale float \
+    --rescale-per-output --output-dir "$work/int_out" --json
+  grep -q '"shape":\[3,10\]' "$work/out" && grep -q '"integer_only":true' "$work/out" && pass || fail "run --int --json: $(cat "$work/out")"
+  expect "run --plan (fake-quantized)" "$nnquant" run "$lenet" --input "$work/images.npy" --plan "$work/plan.json" \
+    --output-dir "$work/sim_out"
+  expect_error "run --int without a plan" "--int needs --plan" "$nnquant" run "$lenet" --input "$work/images.npy" --int \
+    --output-dir "$work/o"
+  expect_error "run --rescale without --int" "need --int" "$nnquant" run "$lenet" --input "$work/images.npy" \
+    --plan "$work/plan.json" --rescale float --output-dir "$work/o"
+  expect_error "run --rescale bad mode" "--rescale needs one of" "$nnquant" run "$lenet" --input "$work/images.npy" \
+    --plan "$work/plan.json" --int --rescale half --output-dir "$work/o"
   expect "eval with the plan" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 64 --plan "$work/plan.json" --json
   grep -q '"quantized_top1"' "$work/out" && pass || fail "eval --plan --json lacks quantized_top1"
   expect_error "plan for another model" "does not have" "$nnquant" eval "$(dirname "$lenet")/mlp.onnx" \

@@ -104,17 +104,32 @@ const QDQ_CALIBRATION_IMAGES = 1000;
 const QDQ_ACCURACY_POINTS = 0.1;
 const QDQ_IDENTICAL = 0.995;
 
-// Quantizes once per model; both QDQ checks read the result.
+// Quantizes once per model; the QDQ, integer and QOperator checks read the
+// result. The calibration statistics are kept for the QOperator export.
 function defaultQuantization(ctx) {
   if (ctx.qdq) return ctx.qdq;
   const out = path.join(ctx.work, `${ctx.name}_qdq.onnx`), plan = path.join(ctx.work, `${ctx.name}_plan.json`);
+  const statistics = path.join(ctx.work, `${ctx.name}_calibration.bin`);
   const calibration = String(Math.min(QDQ_CALIBRATION_IMAGES, ctx.evalImages));
   nnquantJson(ctx.nnquant, ['quantize', ctx.model, '-o', out, '--plan-out', plan, '--calib', 'fashion-mnist:train',
-    '--calib-count', calibration, '--json']);
+    '--calib-count', calibration, '--calib-save', statistics, '--json']);
   const evalArgs = ['eval', ctx.model, '--dataset', 'fashion-mnist:test', '--plan', plan, '--json'];
   if (ctx.evalImages < ctx.data.count) evalArgs.push('--limit', String(ctx.evalImages));
-  ctx.qdq = { model: out, plan, simulated: nnquantJson(ctx.nnquant, evalArgs) };
+  ctx.qdq = { model: out, plan, statistics, simulated: nnquantJson(ctx.nnquant, evalArgs) };
   return ctx.qdq;
+}
+
+// The default plan's fake-quantized result (eval --plan --json) on the first
+// `images` test images; one run per count, shared by the checks.
+function simulatedOn(ctx, images) {
+  const { simulated, plan } = defaultQuantization(ctx);
+  if (images === ctx.evalImages) return simulated;
+  ctx.simulatedOn = ctx.simulatedOn || {};
+  if (!ctx.simulatedOn[images]) {
+    ctx.simulatedOn[images] = nnquantJson(ctx.nnquant,
+      ['eval', ctx.model, '--dataset', 'fashion-mnist:test', '--plan', plan, '--limit', String(images), '--json']);
+  }
+  return ctx.simulatedOn[images];
 }
 
 async function checkQdqInOrt(ctx) {
@@ -173,15 +188,13 @@ const INTEGER_POINTS = { float: 0.1, fixed32: 0.1, fixed16: 0.5 };
 const INTEGER_IMAGES = 1000;
 
 async function checkIntegerAccuracy(ctx) {
-  const { simulated, plan } = defaultQuantization(ctx);
+  const { plan } = defaultQuantization(ctx);
   const args = ['eval', ctx.model, '--dataset', 'fashion-mnist:test', '--plan', plan, '--int',
     '--rescale', Object.keys(INTEGER_POINTS).join(','), '--rescale-per-output', '--json'];
   const images = Math.min(ctx.evalImages, INTEGER_IMAGES);
   if (images < ctx.data.count) args.push('--limit', String(images));
   const report = nnquantJson(ctx.nnquant, args);
-  // The fake-quantized count on the same images.
-  const reference = images === ctx.evalImages ? simulated : nnquantJson(ctx.nnquant,
-    ['eval', ctx.model, '--dataset', 'fashion-mnist:test', '--plan', plan, '--limit', String(images), '--json']);
+  const reference = simulatedOn(ctx, images); // the fake-quantized count on the same images
   const quick = ctx.evalImages < ctx.data.count;
   const integerOnly = report.integer.every(r => r.integer_only);
   let ok = true;
@@ -196,6 +209,67 @@ async function checkIntegerAccuracy(ctx) {
   return ok ? pass(text) : fail(`${text}: beyond ${JSON.stringify(INTEGER_POINTS)} points`);
 }
 
+// Issue 5's QOperator agreement: the default plan written as a QOperator model
+// with the com.microsoft ops (quantize --format qoperator --ms-ops, from the
+// default run's saved statistics: the same plan, no second calibration) runs in
+// ORT, and its outputs agree with the integer engine's (run --plan --int
+// --rescale float --rescale-per-output) on the first QOPERATOR_IMAGES images:
+// both dequantize the same int8 logits grid, so (ORT - nnquant) / output scale
+// counts output LSBs. At most QOPERATOR_MAX_LSB for integer-only programs; a
+// program with float steps (Softmax, LayerNorm, ... between dequantize and
+// quantize, where ORT's float kernels and nnquant's round differently) is
+// measured and reported, not judged. ORT's top-1 on those images is reported
+// next to the integer engine's and the fake-quantized simulation's.
+const QOPERATOR_IMAGES = 1000;
+const QOPERATOR_MAX_LSB = 1;
+
+// The plan's scale for a tensor (float32, as the models store it), or NaN.
+function planScale(planPath, tensor) {
+  const quantizer = JSON.parse(fs.readFileSync(planPath, 'utf8')).quantizers.find(q => q.tensor === tensor);
+  return quantizer && quantizer.axis === -1 ? Math.fround(quantizer.scales[0]) : NaN;
+}
+
+function top1(logits, count, classes, labels) {
+  const predictions = argmaxRows(logits, count, classes);
+  let correct = 0;
+  for (let i = 0; i < count; i++) correct += predictions[i] === labels[i];
+  return `${(100 * correct / count).toFixed(2)}%`;
+}
+
+async function checkQOperatorInOrt(ctx) {
+  const { plan, statistics } = defaultQuantization(ctx);
+  const model = path.join(ctx.work, `${ctx.name}_qoperator.onnx`), qopPlan = path.join(ctx.work, `${ctx.name}_qoperator_plan.json`);
+  nnquantJson(ctx.nnquant, ['quantize', ctx.model, '-o', model, '--calib-reload', statistics, '--format', 'qoperator',
+    '--ms-ops', '--plan-out', qopPlan, '--json']);
+  if (!fs.readFileSync(qopPlan).equals(fs.readFileSync(plan))) return fail('--calib-reload did not reproduce the default plan');
+  const { images, height, width, labels } = ctx.data;
+  const compared = Math.min(ctx.evalImages, QOPERATOR_IMAGES);
+  const session = await createSession(ctx.ort, model);
+  const theirs = await runImages(ctx.ort, session, images, compared, height, width);
+  const inputPath = path.join(ctx.work, `input_${compared}.npy`);
+  if (!fs.existsSync(inputPath)) writeNpyFloat32(inputPath, images.subarray(0, compared * ctx.data.imageSize), [compared, 1, height, width]);
+  const report = nnquantJson(ctx.nnquant, ['run', ctx.model, '--input', inputPath, '--plan', plan, '--int',
+    '--rescale', 'float', '--rescale-per-output', '--output-dir', path.join(ctx.work, `${ctx.name}_int_run`), '--json']);
+  const ours = readNpy(report.outputs[0].file).data;
+  const scale = planScale(plan, report.outputs[0].name);
+  if (ours.length !== theirs.logits.length || !(scale > 0)) return fail(`${ours.length} integer outputs, ${theirs.logits.length} from ORT, output scale ${scale}`);
+  let maxLsb = 0, differing = 0;
+  for (let i = 0; i < ours.length; i++) {
+    const lsb = Math.round(Math.abs(ours[i] - theirs.logits[i]) / scale); // NaN fails below
+    if (!(lsb <= maxLsb)) maxLsb = lsb;
+    if (lsb !== 0) differing++;
+  }
+  const simulated = simulatedOn(ctx, compared);
+  const text = `${compared} images: max ${maxLsb} LSB, ${differing}/${ours.length} values differ ` +
+    `(${(100 * differing / ours.length).toFixed(2)}%); top-1 ORT on QOperator ${top1(theirs.logits, compared, theirs.classes, labels)}, ` +
+    `integer engine ${top1(ours, compared, theirs.classes, labels)}, fake-quantized ${(100 * simulated.quantized_top1).toFixed(2)}%`;
+  if (!report.integer_only) {
+    const steps = report.float_steps.length > 100 ? `${report.float_steps.slice(0, 100)}...` : report.float_steps;
+    return pass(`${text}, not judged (${report.float_step_count} float steps: ${steps})`);
+  }
+  return maxLsb <= QOPERATOR_MAX_LSB ? pass(text) : fail(`${text}: beyond ${QOPERATOR_MAX_LSB} LSB`);
+}
+
 const CHECKS = [
   ['run matches ORT', checkRun],
   ['eval correct count equals ORT', checkEval],
@@ -205,6 +279,7 @@ const CHECKS = [
   ['default QDQ model in ORT agrees with nnquant', checkQdqInOrt],
   ['default W8A8 within 0.5 points of FP32', checkW8A8Accuracy],
   ['integer engine agrees with fake-quantized accuracy', checkIntegerAccuracy],
+  ['QOperator model in ORT agrees with the integer engine', checkQOperatorInOrt],
 ];
 
 // ---- driver ----
