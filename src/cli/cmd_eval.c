@@ -10,10 +10,9 @@
 #include "cli/cli.h"
 #include "intq/engine.h"
 #include "intq/lowering.h"
-#include "ir/model_copy.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
-#include "quant/plan.h"
+#include "quant/plan_model.h"
 #include "run/evaluate.h"
 #include "run/simulation.h"
 
@@ -226,16 +225,14 @@ static nnq_status evaluate_integer(const eval_args *args, intq_rescale_mode mode
     return st;
 }
 
-/* The plan names tensors of the prepared graph (BN folded, ...), which the
- * same preparation rebuilds from the model deterministically. */
+/* The plan annotates a prepared graph (BN folded, ...; plan_model.h). */
 static nnq_status evaluate_plan(const eval_args *args, const nnq_model *model, nnq_dataset *dataset,
                                 eval_options *options, eval_result *simulated, integer_report *integer) {
     /* integer: NULL, or args->n_modes reports */
     nnq_plan plan;
-    NNQ_TRY(plan_read_json(args->plan_path, &plan));
-    nnq_model prepared = {0};
-    nnq_status st = model_copy(&prepared, model);
-    if (st == NNQ_OK) st = model_prepare_for_quantization(&prepared, NULL);
+    nnq_model prepared;
+    NNQ_TRY(plan_load_with_model(args->plan_path, model, &plan, &prepared));
+    nnq_status st = NNQ_OK;
     progress_bar *bar = options->progress_user;
     if (st == NNQ_OK && simulated) {
         progress_begin(bar, "quantized eval");

@@ -13,6 +13,7 @@
 #include "export/qoperator_export.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
+#include "quant/plan_model.h"
 #include "quant/ptq.h"
 #include "run/evaluate.h"
 #include "run/simulation.h"
@@ -177,7 +178,7 @@ static nnq_status write_outputs(const quantize_args *args, const ptq_result *ptq
                             : export_qdq(&ptq->prepared, &ptq->plan, &quantized));
     nnq_status st = onnx_save_model(&quantized, args->output_path, NULL);
     model_free(&quantized);
-    if (st == NNQ_OK && args->plan_out) st = plan_write_json(&ptq->plan, args->plan_out);
+    if (st == NNQ_OK && args->plan_out) st = plan_write_with_model(&ptq->plan, &ptq->prepared, args->plan_out);
     if (st == NNQ_OK && args->calib_table) {
         size_t n = strlen(args->calib_table) + 6;
         char *path = malloc(n);

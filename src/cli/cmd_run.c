@@ -15,10 +15,9 @@
 #include "data/tensor_convert.h"
 #include "intq/engine.h"
 #include "intq/lowering.h"
-#include "ir/model_copy.h"
 #include "ir/passes/passes.h"
 #include "onnx/onnx_io.h"
-#include "quant/plan.h"
+#include "quant/plan_model.h"
 #include "run/evaluate.h"
 #include "run/executor.h"
 #include "run/simulation.h"
@@ -86,8 +85,7 @@ static nnq_status run_executor(void *executor, const nnq_tensor *inputs, int n_i
     return executor_run(executor, inputs, n_inputs, outputs);
 }
 
-/* The plan names tensors of the prepared graph (BN folded, ...), which the
- * same preparation rebuilds from the model deterministically (as eval --plan). */
+/* The plan annotates a prepared graph (BN folded, ...; plan_model.h). */
 static nnq_status runner_create(const nnq_model *model, const run_options *options, model_runner *r) {
     memset(r, 0, sizeof *r);
     if (!options->plan_path) {
@@ -96,10 +94,8 @@ static nnq_status runner_create(const nnq_model *model, const run_options *optio
         r->user = r->executor;
         return NNQ_OK;
     }
-    NNQ_TRY(plan_read_json(options->plan_path, &r->plan));
+    NNQ_TRY(plan_load_with_model(options->plan_path, model, &r->plan, &r->prepared));
     r->has_plan = true;
-    NNQ_TRY(model_copy(&r->prepared, model));
-    NNQ_TRY(model_prepare_for_quantization(&r->prepared, NULL));
     if (!options->integer) {
         NNQ_TRY(simulation_create(&r->prepared, &r->plan, true, &r->simulation));
         r->run = run_executor;

@@ -18,6 +18,7 @@ void plan_free(nnq_plan *plan) {
     for (int i = 0; i < plan->n_quantizers; i++) quantizer_free(&plan->quantizers[i]);
     free(plan->quantizers);
     free(plan->model_name);
+    free(plan->prepared_model);
     memset(plan, 0, sizeof *plan);
 }
 

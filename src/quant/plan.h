@@ -39,6 +39,9 @@ typedef struct nnq_plan {
     int n_quantizers, capacity;
     nnq_quantizer *quantizers;
     char *model_name;        /* for reports */
+    /* The prepared FP32 graph the plan annotates, a file next to the plan
+     * (plan_model.h); NULL: rebuild it from the model. */
+    char *prepared_model;
 } nnq_plan;
 
 void plan_init(nnq_plan *plan);

@@ -70,6 +70,10 @@ nnq_status plan_write_json(const nnq_plan *plan, const char *path) {
     json_int(&w, PLAN_VERSION);
     json_key(&w, "model");
     json_string(&w, plan->model_name ? plan->model_name : "");
+    if (plan->prepared_model) {
+        json_key(&w, "prepared_model");
+        json_string(&w, plan->prepared_model);
+    }
     json_key(&w, "quantizers");
     json_begin_array(&w);
     for (int i = 0; i < plan->n_quantizers; i++) {
@@ -187,6 +191,14 @@ static nnq_status read_plan(reader *r, const cJSON *root, nnq_plan *plan) {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (cJSON_IsString(model) && !(plan->model_name = strdup(model->valuestring)))
         return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    const cJSON *prepared = cJSON_GetObjectItemCaseSensitive(root, "prepared_model");
+    if (prepared) {
+        /* A file name in the plan's own folder, never a path elsewhere. */
+        if (!cJSON_IsString(prepared) || !*prepared->valuestring || strchr(prepared->valuestring, '/') ||
+            !strcmp(prepared->valuestring, "..") || !strcmp(prepared->valuestring, "."))
+            return bad(r, "'prepared_model' must be a file name next to the plan");
+        if (!(plan->prepared_model = strdup(prepared->valuestring))) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    }
     const cJSON *quantizers = cJSON_GetObjectItemCaseSensitive(root, "quantizers");
     if (!cJSON_IsArray(quantizers)) return bad(r, "'quantizers' must be an array");
     const cJSON *item;

@@ -194,8 +194,23 @@ if [ -f "$lenet" ]; then
     --plan "$work/plan.json" --int --rescale half --output-dir "$work/o"
   expect "eval with the plan" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 64 --plan "$work/plan.json" --json
   grep -q '"quantized_top1"' "$work/out" && pass || fail "eval --plan --json lacks quantized_top1"
-  expect_error "plan for another model" "does not have" "$nnquant" eval "$(dirname "$lenet")/mlp.onnx" \
+  expect_error "plan for another model" "prepared from another model" "$nnquant" eval "$(dirname "$lenet")/mlp.onnx" \
     --dataset fashion-mnist:test --limit 8 --plan "$work/plan.json"
+  # The plan carries its prepared graph: after CLE and bias correction (weights changed) eval --plan
+  # scores exactly what quantize scored; a plan naming a file elsewhere is refused; a plan naming none
+  # (hand-written) gets the model prepared again.
+  expect "quantize --cle --bias-correction" "$nnquant" quantize "$lenet" -o "$work/qc.onnx" --calib fashion-mnist:train \
+    --calib-count 64 --cle --bias-correction empirical --wbits 4 --eval fashion-mnist:test --eval-count 300 \
+    --plan-out "$work/cle.json" --json
+  quantized=$(sed -n 's/.*"quantized_top1":\([0-9.]*\).*/\1/p' "$work/out")
+  [ -s "$work/cle.prepared.onnx" ] && pass || fail "no prepared graph next to the plan"
+  expect "eval the CLE plan" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 300 --plan "$work/cle.json" --json
+  grep -q "\"quantized_top1\":$quantized[,}]" "$work/out" && pass || fail "eval --plan gave $(cat "$work/out"), quantize $quantized"
+  sed 's|"prepared_model":"[^"]*"|"prepared_model":"../elsewhere.onnx"|' "$work/cle.json" >"$work/evil.json"
+  expect_error "plan naming a file elsewhere" "file name next to the plan" "$nnquant" eval "$lenet" \
+    --dataset fashion-mnist:test --limit 8 --plan "$work/evil.json"
+  sed 's|,"prepared_model":"[^"]*"||' "$work/plan.json" >"$work/bare.json"
+  expect "plan without a prepared graph" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 8 --plan "$work/bare.json"
   expect_error "reload for another model" "has no statistics" "$nnquant" quantize "$data/pytorch-converted/test_Conv2d/model.onnx" \
     -o "$work/q3.onnx" --calib-reload "$work/cal.bin"
   [ ! -e "$work/q3.onnx" ] && pass || fail "a failed quantize left an output"
