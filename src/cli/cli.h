@@ -19,6 +19,7 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Prints "nnquant: <message>" for the last library error; returns 1 (the exit code). */
 int cli_report_error(void);

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"eval", "measure a classifier's top-1/top-5 accuracy on a dataset", cmd_eval},
     {"quantize", "calibrate and quantize a model, write QDQ ONNX, compare accuracy", cmd_quantize},
     {"convert", "load a model and save it again (optionally simplified, external data)", cmd_convert},
+    {"export", "write a quantized model as integer-only C code (weights, kernels, test)", cmd_export},
 };
 
 static void print_usage(FILE *out) {

@@ -116,6 +116,12 @@ static nnq_status run_clamp(const op_run *r) {
     return NNQ_OK;
 }
 
+static nnq_status run_lookup(const op_run *r) {
+    lookup_s8(int8_at(r, r->op->inputs[0]), tensor_info(r, r->op->inputs[0])->count, r->op->u.lookup.table,
+              int8_at(r, r->op->output));
+    return NNQ_OK;
+}
+
 /* A node in float: the FP32 operator on arena tensors (borrowed, never freed here). */
 static nnq_status run_float_node(const op_run *r) {
     const intq_op *op = r->op;
@@ -156,7 +162,7 @@ static const op_runner runners[INTQ_OP_KIND_COUNT] = {
     [INTQ_OP_ADD] = run_add,             [INTQ_OP_CONCAT] = run_concat,
     [INTQ_OP_MAXPOOL] = run_maxpool,     [INTQ_OP_AVGPOOL] = run_avgpool,
     [INTQ_OP_RESCALE] = run_rescale,     [INTQ_OP_CLAMP] = run_clamp,
-    [INTQ_OP_FLOAT_NODE] = run_float_node,
+    [INTQ_OP_LOOKUP] = run_lookup,       [INTQ_OP_FLOAT_NODE] = run_float_node,
 };
 
 /* ---- samples and batches ---- */
@@ -265,4 +271,26 @@ nnq_status int_engine_run(nnq_int_engine *e, const nnq_tensor *input, nnq_tensor
 nnq_status int_engine_run_callback(void *engine, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
     if (n_inputs != 1) return nnq_fail(NNQ_ERR_USAGE, "the integer engine takes exactly one input");
     return int_engine_run(engine, inputs, outputs);
+}
+
+nnq_status int_engine_run_int8(nnq_int_engine *e, const intq_int8_interface *io, const int8_t *input,
+                               int8_t *const *outputs) {
+    const intq_program *p = e->program;
+    op_run r = {p, NULL, &e->workers[0]};
+    for (int i = 0; i < p->n_ops; i++) {
+        r.op = &p->ops[i];
+        if (i == io->input_op) { /* the caller's int8 input instead of quantizing a float one */
+            memcpy(int8_at(&r, r.op->output), input, (size_t)tensor_info(&r, r.op->output)->count);
+            continue;
+        }
+        if (r.op->kind == INTQ_OP_DEQUANTIZE) { /* an output's int8 values, taken where they would be dequantized */
+            for (int o = 0; o < io->n_outputs; o++)
+                if (io->output_ops[o] == i)
+                    memcpy(outputs[o], int8_at(&r, io->outputs[o]), (size_t)tensor_info(&r, io->outputs[o])->count);
+            continue;
+        }
+        nnq_status st = runners[r.op->kind](&r);
+        if (st != NNQ_OK) return nnq_fail_context(st, "integer engine, step %d (%s)", i, intq_op_kind_name(r.op->kind));
+    }
+    return NNQ_OK;
 }

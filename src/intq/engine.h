@@ -7,6 +7,7 @@
 #ifndef NNQ_INTQ_ENGINE_H
 #define NNQ_INTQ_ENGINE_H
 
+#include "intq/int8_interface.h"
 #include "intq/int_program.h"
 #include "ir/tensor.h"
 
@@ -22,5 +23,12 @@ nnq_status int_engine_run(nnq_int_engine *engine, const nnq_tensor *input, nnq_t
 
 /* The same with evaluate_accuracy_run's signature (user is the engine; n_inputs must be 1). */
 nnq_status int_engine_run_callback(void *engine, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs);
+
+/* One sample from int8 input to int8 outputs, exactly as the C export's
+ * model_run computes it (int8_interface.h; io found for the engine's
+ * program): input holds the quantized input, outputs[o] receives output o's
+ * int8 values. Runs on the engine's first worker: one call at a time. */
+nnq_status int_engine_run_int8(nnq_int_engine *engine, const intq_int8_interface *io, const int8_t *input,
+                               int8_t *const *outputs);
 
 #endif

@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "base/status.h"
-
-enum { ARENA_ALIGNMENT = 16 };
+#include "intq/memory_plan.h"
 
 static const char *const op_kind_names[INTQ_OP_KIND_COUNT] = {
     [INTQ_OP_QUANTIZE] = "quantize",   [INTQ_OP_DEQUANTIZE] = "dequantize",
@@ -13,7 +12,7 @@ static const char *const op_kind_names[INTQ_OP_KIND_COUNT] = {
     [INTQ_OP_ADD] = "add",             [INTQ_OP_CONCAT] = "concat",
     [INTQ_OP_MAXPOOL] = "maxpool",     [INTQ_OP_AVGPOOL] = "avgpool",
     [INTQ_OP_RESCALE] = "rescale",     [INTQ_OP_CLAMP] = "clamp",
-    [INTQ_OP_FLOAT_NODE] = "float_node",
+    [INTQ_OP_LOOKUP] = "lookup",       [INTQ_OP_FLOAT_NODE] = "float_node",
 };
 
 const char *intq_op_kind_name(intq_op_kind kind) {
@@ -124,15 +123,26 @@ nnq_status intq_output_stage_init(intq_output_stage *stage, int n) {
     return NNQ_OK;
 }
 
-static size_t type_size(intq_type type) { return type == INTQ_INT8 ? 1 : 4; }
-
+/* The engine's arena: laid out by tensor liveness with reuse (memory_plan.h).
+ * Should planning run out of memory, one region per stored tensor - larger,
+ * but just as correct. */
 void intq_program_plan_memory(intq_program *p) {
+    intq_memory_scope scope = intq_memory_scope_engine();
+    intq_memory_plan plan;
+    if (intq_memory_plan_build(p, &scope, &plan) == NNQ_OK) {
+        for (int i = 0; i < p->n_tensors; i++)
+            p->tensors[i].offset = plan.tensor_offsets[i] == INTQ_NOT_IN_ARENA ? 0 : plan.tensor_offsets[i];
+        p->arena_size = plan.arena_size;
+        intq_memory_plan_free(&plan);
+        return;
+    }
     size_t offset = 0;
     for (int i = 0; i < p->n_tensors; i++) {
         intq_tensor *t = &p->tensors[i];
         if (t->storage != i || t->constant) continue;
         t->offset = offset;
-        offset += ((size_t)t->count * type_size(t->type) + ARENA_ALIGNMENT - 1) / ARENA_ALIGNMENT * ARENA_ALIGNMENT;
+        size_t bytes = (size_t)t->count * (t->type == INTQ_INT8 ? 1 : 4);
+        offset += (bytes + INTQ_ARENA_ALIGNMENT - 1) / INTQ_ARENA_ALIGNMENT * INTQ_ARENA_ALIGNMENT;
     }
     p->arena_size = offset;
     for (int i = 0; i < p->n_tensors; i++) p->tensors[i].offset = p->tensors[p->tensors[i].storage].offset;
@@ -155,6 +165,10 @@ void intq_program_describe(const intq_program *p, FILE *out) {
                 type_names[y->type]);
         if (y->type == INTQ_INT8) fprintf(out, " (s %.6g z %d)", y->scale, y->zero_point);
         describe_stage(&op->stage, out);
+        if (op->kind == INTQ_OP_LOOKUP) { /* the table's ends: f at the input grid's lowest and highest values */
+            const intq_tensor *x = &p->tensors[op->inputs[0]];
+            fprintf(out, " table [%d .. %d]", op->u.lookup.table[x->q_min + 128], op->u.lookup.table[x->q_max + 128]);
+        }
         fputc('\n', out);
     }
 }

@@ -10,12 +10,15 @@
  * Ops run in order; views (Reshape, Flatten, ...) are no ops at all: the view
  * shares its source's storage.
  *
- * Parts the plan leaves in float (Sigmoid, Tanh, Softmax, ...) - and nodes
- * whose integer form is not supported (broadcasting Add, asymmetric weights,
- * ...) - become INTQ_OP_FLOAT_NODE steps that run the FP32 operator on
- * dequantized inputs and quantize its outputs when the plan quantizes them:
- * exactly what the fake-quantized simulation does. Such a program is not
- * integer-only (n_float_nodes > 0); the C exporter will refuse it. */
+ * Unary elementwise ops (Tanh, Sigmoid, Exp, ...) whose input and output the
+ * plan puts on 8-bit grids become INTQ_OP_LOOKUP tables (lowering.h). Parts
+ * the plan leaves in float (Softmax, an elementwise op with a side that is
+ * unquantized or wider than 8 bits, ...) - and nodes whose integer form is not
+ * supported (Mul, broadcasting Add, asymmetric weights, ...) - become
+ * INTQ_OP_FLOAT_NODE steps that run the FP32 operator on dequantized inputs
+ * and quantize its outputs when the plan quantizes them: exactly what the
+ * fake-quantized simulation does. Such a program is not integer-only
+ * (n_float_nodes > 0); the C exporter will refuse it. */
 #ifndef NNQ_INTQ_INT_PROGRAM_H
 #define NNQ_INTQ_INT_PROGRAM_H
 
@@ -56,6 +59,7 @@ typedef enum intq_op_kind {
     INTQ_OP_AVGPOOL,
     INTQ_OP_RESCALE,        /* int8 -> int8 on another grid */
     INTQ_OP_CLAMP,          /* standalone Relu / Clip */
+    INTQ_OP_LOOKUP,         /* a unary elementwise op (Tanh, Sigmoid, ...) as a 256-entry table */
     INTQ_OP_FLOAT_NODE,     /* a graph node run by the FP32 operator */
     INTQ_OP_KIND_COUNT
 } intq_op_kind;
@@ -84,6 +88,7 @@ typedef struct intq_op {
         struct { int32_t outer, inner[INTQ_MAX_OP_INPUTS]; intq_output_stage *parts; } concat;
         struct { intq_window window; int32_t count_include_pad, fraction_bits; } pool;
         struct { int32_t low, high; } clamp;
+        struct { int8_t table[256]; } lookup; /* output for stored input q at table[q + 128] */
         struct {
             nnq_node node;              /* a copy of the graph node */
             const nnq_op_def *def;

@@ -736,6 +736,66 @@ static nnq_status lower_view(lowering *L, const nnq_node *node, bool *lowered) {
     return has_grid(L, node->outputs[0]) ? emit_quantize(L, node->outputs[0], view, &ignored) : NNQ_OK;
 }
 
+/* ---- unary elementwise ops as tables ---- */
+
+/* The stored int8 values 0..255 after the shift by UNSIGNED_TO_SIGNED_OFFSET, one table entry each. */
+enum { TABLE_SIZE = 1 << STORED_BITS };
+_Static_assert(sizeof ((intq_op *)0)->u.lookup.table == TABLE_SIZE, "a lookup op holds one entry per int8 value");
+
+/* table[q + 128] = f(s_x (q - z_x)) on the output's grid for every stored q, f the node's own FP32 operator
+ * with its attributes, evaluated once on all 256 inputs, and the result quantized by the plan's quantizer as
+ * the simulation does it (in float, not quantize_value's double: ties round alike only this way) - so the
+ * table is bit-exact with the simulation's dequantize, f, quantize. */
+static nnq_status fill_table(const lowering *L, const nnq_node *node, const intq_tensor *x, int8_t *table) {
+    const nnq_op_def *def;
+    int opset;
+    NNQ_TRY(node_find_op(&L->model, node, &def, &opset));
+    const nnq_quantizer *q = plan_find(L->plan, node->outputs[0]);
+    int64_t dims[1] = {TABLE_SIZE};
+    nnq_tensor input, output, stored;
+    memset(&input, 0, sizeof input);
+    memset(&output, 0, sizeof output);
+    memset(&stored, 0, sizeof stored);
+    NNQ_TRY(tensor_create(&input, NNQ_FLOAT, 1, dims));
+    for (int32_t i = 0; i < TABLE_SIZE; i++)
+        ((float *)input.data)[i] = x->scale * (float)(i - UNSIGNED_TO_SIGNED_OFFSET - x->zero_point);
+    const nnq_tensor *inputs[1] = {&input};
+    nnq_status st = node_evaluate(def, opset, node, inputs, &output);
+    if (st == NNQ_OK && (output.dtype != NNQ_FLOAT || tensor_numel(&output) != TABLE_SIZE))
+        st = nnq_fail(NNQ_ERR_INVALID, "node '%s' (%s): %d float inputs did not give %d float outputs",
+                      node_display_name(node), node->op_type, TABLE_SIZE, TABLE_SIZE);
+    if (st == NNQ_OK) st = quantizer_quantize(q, &output, &stored);
+    int32_t shift = q->scheme.is_signed ? 0 : UNSIGNED_TO_SIGNED_OFFSET; /* the stored form of the grid */
+    for (int32_t i = 0; st == NNQ_OK && i < TABLE_SIZE; i++)
+        table[i] = (int8_t)(tensor_get_int64(&stored, i) - shift);
+    tensor_free(&input);
+    tensor_free(&output);
+    tensor_free(&stored);
+    return st;
+}
+
+/* A single-input elementwise op (see the rules' table) whose input has an int8 form and whose output the
+ * plan puts on an 8-bit grid: a lookup table. */
+static nnq_status lower_lookup(lowering *L, const nnq_node *node, bool *lowered) {
+    if (node->n_inputs != 1 || node->n_outputs != 1)
+        return not_lowered(L, lowered, "only one input and one output make a lookup table");
+    if (!int_available(L, node->inputs[0])) return not_lowered(L, lowered, "the input has no integer form");
+    if (!has_grid(L, node->outputs[0])) return not_lowered(L, lowered, "the output has no 8-bit grid in the plan");
+    int x, y;
+    NNQ_TRY(require_int(L, node->inputs[0], &x));
+    NNQ_TRY(add_int_tensor_on_grid(L, node->outputs[0], &y));
+    int8_t table[TABLE_SIZE];
+    NNQ_TRY(fill_table(L, node, tensor_at(L, x), table));
+    intq_op *op;
+    NNQ_TRY(intq_program_add_op(L->program, INTQ_OP_LOOKUP, node_display_name(node), &op));
+    op->n_inputs = 1;
+    op->inputs[0] = x;
+    op->output = y;
+    memcpy(op->u.lookup.table, table, sizeof op->u.lookup.table);
+    *lowered = true;
+    return NNQ_OK;
+}
+
 /* ---- float steps ---- */
 
 static nnq_status lower_float_node(lowering *L, const nnq_node *node) {
@@ -815,6 +875,25 @@ static const struct lowering_rule {
     {"Clip", lower_clamp},          {"Reshape", lower_view},
     {"Flatten", lower_view},        {"Squeeze", lower_view},
     {"Unsqueeze", lower_view},      {"Identity", lower_view},
+    /* Single-input elementwise maps (ops/activation.c, ops/elementwise.c): one output per input value.
+     * Not Relu/Clip (a clamp, above) nor Softmax & co. (each output reads the whole axis). */
+    {"Sigmoid", lower_lookup},      {"Tanh", lower_lookup},
+    {"HardSigmoid", lower_lookup},  {"HardSwish", lower_lookup},
+    {"LeakyRelu", lower_lookup},    {"Elu", lower_lookup},
+    {"Selu", lower_lookup},         {"Celu", lower_lookup},
+    {"Softplus", lower_lookup},     {"Softsign", lower_lookup},
+    {"ThresholdedRelu", lower_lookup}, {"Shrink", lower_lookup},
+    {"Exp", lower_lookup},          {"Log", lower_lookup},
+    {"Erf", lower_lookup},          {"Sqrt", lower_lookup},
+    {"Reciprocal", lower_lookup},   {"Neg", lower_lookup},
+    {"Abs", lower_lookup},          {"Sign", lower_lookup},
+    {"Floor", lower_lookup},        {"Ceil", lower_lookup},
+    {"Round", lower_lookup},        {"Sin", lower_lookup},
+    {"Cos", lower_lookup},          {"Tan", lower_lookup},
+    {"Asin", lower_lookup},         {"Acos", lower_lookup},
+    {"Atan", lower_lookup},         {"Sinh", lower_lookup},
+    {"Cosh", lower_lookup},         {"Asinh", lower_lookup},
+    {"Acosh", lower_lookup},        {"Atanh", lower_lookup},
 };
 
 static lower_fn rule_for(const nnq_node *node) {

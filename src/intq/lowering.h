@@ -2,9 +2,10 @@
  *
  * Node by node, in topological order, each node is lowered by its row in one
  * table (Conv, Gemm, MatMul, Add, Concat, MaxPool, AveragePool, Relu/Clip,
- * reshapes) when the plan quantizes it and its integer form is supported;
- * otherwise it becomes a float step (see int_program.h), and the reason is
- * kept. Rules:
+ * reshapes, single-input elementwise ops) when the plan quantizes it and its
+ * integer form is supported; otherwise it becomes a float step (see
+ * int_program.h: Softmax, Mul, elementwise ops whose input or output is not
+ * on an 8-bit grid, ...), and the reason is kept. Rules:
  *   - a float tensor the plan quantizes is quantized where it is produced
  *     (the model input, a float step's output), as the simulation's tap does;
  *   - Conv/Gemm/MatMul: int8 weights (the plan's per-channel grids), int32
@@ -16,6 +17,10 @@
  *   - a standalone Relu/Clip right after a requantizing op is folded into
  *     that op's clamp; MaxPool runs directly on the grid; average pools sum
  *     and divide with rounding (kernels/intq_kernels.h);
+ *   - a single-input elementwise op (Tanh, Sigmoid, HardSwish, Exp, ...)
+ *     with its input and output on 8-bit grids is a 256-entry lookup table:
+ *     the node's FP32 operator on every dequantized input value, quantized
+ *     onto the output grid - bit-exact with the simulation;
  *   - graph outputs are dequantized to float.
  * The model must be the prepared graph the plan was made for (after
  * model_prepare_for_quantization); it is not modified. */

@@ -149,11 +149,26 @@ static void test_elementwise(void) {
     CHECK(back[0] == -1.0f && back[2] == 0.0f && back[3] == 0.25f && back[4] == 5.0f);
 }
 
+/* lookup_s8 reads entry in + 128 for every int8 value, the extremes included. */
+static void test_lookup(void) {
+    int8_t table[256], x[256 + 3], y[256 + 3];
+    for (int i = 0; i < 256; i++) table[i] = (int8_t)(127 - i); /* out = -1 - in */
+    for (int i = 0; i < 256; i++) x[i] = (int8_t)(i - 128);
+    x[256] = -128;
+    x[257] = 127;
+    x[258] = 0;
+    lookup_s8(x, 256 + 3, table, y);
+    int wrong = 0;
+    for (int i = 0; i < 256 + 3; i++) wrong += y[i] != -1 - x[i];
+    CHECK_MSG(wrong == 0, "lookup_s8: %d of %d entries wrong", wrong, 256 + 3);
+}
+
 int main(void) {
     test_conv();
     test_fully_connected();
     test_add();
     test_pools();
     test_elementwise();
+    test_lookup();
     return check_summary();
 }

@@ -76,6 +76,11 @@ void avgpool_s8(const intq_window *window, const int8_t *input, int32_t input_ze
 /* Relu / Clip on a grid: out = min(max(in, low), high). */
 void clamp_s8(const int8_t *input, int32_t count, int32_t low, int32_t high, int8_t *output);
 
+/* A unary elementwise op (Tanh, Sigmoid, ...) on 8-bit grids, as TFLite and
+ * CMSIS-NN do: out = table[in + 128], where the lowering filled table[q + 128]
+ * with f(s_in (q - z_in)) quantized onto the output grid, for every stored q. */
+void lookup_s8(const int8_t *input, int32_t count, const int8_t *table, int8_t *output);
+
 /* The float boundary (white paper eq. 4 and 6):
  *   quantize:   q = clamp(round_half_even(x / scale) + zero_point, q_min, q_max)
  *   dequantize: x = scale * (q - zero_point) */

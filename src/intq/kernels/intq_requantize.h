@@ -18,12 +18,22 @@
  *                  (fixed16 fallback of large scales).
  *   float mode:    y = round(acc * real) in float arithmetic (is_float != 0).
  * Which (multiplier, shift) a real scale becomes is src/intq/requantize.c's
- * business; applying it is this file's. */
+ * business; applying it is this file's.
+ *
+ * INTQ_INTEGER_ONLY: define it (for every file of a build) when no rescale is
+ * a float one - the C export of an integer mode does. The float branch is
+ * then compiled out and the integer path has no floating-point operation
+ * (the export's test compiles it with -mgeneral-regs-only) and needs no
+ * header but <stdint.h> (freestanding targets). The struct
+ * layout does not change; a rescale with is_float set is not supported then.
+ * The integer engine is built without it. */
 #ifndef NNQ_INTQ_REQUANTIZE_KERNEL_H
 #define NNQ_INTQ_REQUANTIZE_KERNEL_H
 
-#include <math.h>
 #include <stdint.h>
+#ifndef INTQ_INTEGER_ONLY
+#include <math.h> /* rintf */
+#endif
 
 typedef struct intq_rescale {
     int32_t multiplier;
@@ -70,12 +80,14 @@ static inline int64_t intq_rounding_divide(int64_t numerator, int64_t denominato
 
 /* THE requantization: y = round_half_even(acc * m) for the rescale's m, saturated to int32. */
 static inline int32_t intq_rescale_apply(int32_t acc, const intq_rescale *r) {
+#ifndef INTQ_INTEGER_ONLY
     if (r->is_float) {
         float y = rintf((float)acc * r->real); /* rintf: round half to even in the default mode */
         if (y >= 2147483647.0f) return INT32_MAX;
         if (y <= -2147483648.0f) return INT32_MIN;
         return (int32_t)y;
     }
+#endif
     int64_t product = (int64_t)acc * r->multiplier; /* |acc| < 2^31, multiplier < 2^31: fits */
     if (r->shift > 0) return intq_saturate_s32(intq_rounding_shift_right(product, r->shift));
     int32_t left = -r->shift;

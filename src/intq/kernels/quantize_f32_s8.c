@@ -1,4 +1,6 @@
 /* Float -> int8 at the program's entry (see intq_kernels.h). */
+#include <math.h>
+
 #include "intq_kernels.h"
 
 void quantize_f32_s8(const float *input, int32_t count, float scale, int32_t zero_point, int32_t q_min,
