@@ -125,7 +125,7 @@ nnq_status intq_program_add_op(intq_program *program, intq_op_kind kind, const c
 /* Allocates the output stage's rescales (n of them) and links its requant. */
 nnq_status intq_output_stage_init(intq_output_stage *stage, int n);
 
-/* Lays out the arena: one region per stored (non-view, non-constant) tensor. */
+/* Lays out the arena of the stored (non-view, non-constant) tensors by liveness (memory_plan.h). */
 void intq_program_plan_memory(intq_program *program);
 
 /* The op kind's name ("conv", "add", ...). */
