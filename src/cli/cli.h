@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "data/dataset.h"
+#include "intq/lowering.h"
 #include "nnquant.h"
 
 typedef struct cli_command {
@@ -47,5 +48,9 @@ typedef enum cli_option_result {
  * --scale or --layout (as "--name value" or "--name=value"). */
 cli_option_result cli_parse_dataset_option(const char *command, int argc, char **argv, int *i,
                                            dataset_options *options);
+
+/* Takes argv[i] if it is --rescale-per-output or --rescale-per-layer (the
+ * integer engine's rescale granularity, shared by run, eval and export). */
+bool cli_parse_rescale_granularity(const char *arg, intq_lowering_options *lowering);
 
 #endif

@@ -1,5 +1,5 @@
 /* nnquant eval MODEL --dataset SPEC [--plan PLAN.json [--no-rounding] [--int|--table] [--rescale MODE]
- *              [--rescale-per-output] [--print-program]] [--limit N] [--batch B] [--json] [data options] */
+ *              [--rescale-per-output|--rescale-per-layer] [--print-program]] [--limit N] [--batch B] [--json] [data options] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,8 @@
 
 static const char *const usage =
     "usage: nnquant eval MODEL --dataset SPEC [--plan PLAN.json [--no-rounding]\n"
-    "                    [--int | --table] [--rescale MODE] [--rescale-per-output]\n"
+    "                    [--int | --table] [--rescale MODE]\n"
+    "                    [--rescale-per-output | --rescale-per-layer]\n"
     "                    [--print-program]] [--limit N] [--batch B] [--json] [data options]\n"
     "\n"
     "Measures a classifier's accuracy with nnquant's FP32 runtime: the model's\n"
@@ -46,8 +47,9 @@ static const char *const usage =
     "                   their error into the layer's weights (Aidge). A comma-\n"
     "                   separated list (or 'all') evaluates each mode in turn\n"
     "  --rescale-per-output  one rescale per output channel (N2D2's\n"
-    "                   -act-rescale-per-output 1); default one per layer, with\n"
-    "                   per-channel weight scales folded into the weights\n"
+    "                   -act-rescale-per-output 1; the default)\n"
+    "  --rescale-per-layer   one rescale per layer (N2D2's default): per-channel\n"
+    "                   weight scales are folded into re-quantized weights\n"
     "  --print-program  print the integer program (one line per step) on stderr\n"
     "  --limit N        only the first N samples\n"
     "  --batch B        samples per run (default 64; a model with a fixed batch\n"
@@ -311,7 +313,7 @@ static bool parse_modes(const char *text, eval_args *args) {
 
 int cmd_eval(int argc, char **argv) {
     eval_args args = {.data = dataset_options_defaults(), .rounding = true,
-                      .lowering = {.mode = INTQ_RESCALE_FIXED32, .rescale_per_output = false},
+                      .lowering = intq_lowering_defaults(),
                       .n_modes = 1, .modes = {INTQ_RESCALE_FIXED32}};
     for (int i = 1; i < argc; i++) {
         bool missing = false;
@@ -349,8 +351,7 @@ int cmd_eval(int argc, char **argv) {
             args.integer = true;
         } else if (strcmp(argv[i], "--table") == 0) {
             args.table = true;
-        } else if (strcmp(argv[i], "--rescale-per-output") == 0) {
-            args.lowering.rescale_per_output = true;
+        } else if (cli_parse_rescale_granularity(argv[i], &args.lowering)) {
         } else if (strcmp(argv[i], "--print-program") == 0) {
             args.print_program = true;
         } else if (argv[i][0] == '-') {

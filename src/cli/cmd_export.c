@@ -1,5 +1,6 @@
-/* nnquant export MODEL --plan PLAN.json --target c -o DIR [--rescale MODE] [--rescale-per-output]
- *                [--test-samples N] [--calib SPEC | --eval SPEC] [--name NAME] [data options] */
+/* nnquant export MODEL --plan PLAN.json --target c -o DIR [--rescale MODE]
+ *                [--rescale-per-output|--rescale-per-layer] [--test-samples N]
+ *                [--calib SPEC | --eval SPEC] [--name NAME] [data options] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ enum { DEFAULT_TEST_SAMPLES = 100 };
 
 static const char *const usage =
     "usage: nnquant export MODEL --plan PLAN.json --target c -o DIR [--rescale MODE]\n"
-    "                      [--rescale-per-output] [--test-samples N]\n"
+    "                      [--rescale-per-output | --rescale-per-layer] [--test-samples N]\n"
     "                      [--calib SPEC | --eval SPEC] [--name NAME] [data options]\n"
     "\n"
     "Lowers the model and its plan (written by quantize --plan-out) to the integer\n"
@@ -41,7 +42,8 @@ static const char *const usage =
     "  -o, --output DIR       the output folder (its parent must exist)\n"
     "  --rescale MODE         float, fixed16, fixed32 (default), single-shift, double-shift\n"
     "                         (as eval --rescale)\n"
-    "  --rescale-per-output   one rescale per output channel (default: one per layer)\n"
+    "  --rescale-per-output   one rescale per output channel (default)\n"
+    "  --rescale-per-layer    one rescale per layer (as eval --rescale-per-layer)\n"
     "  --test-samples N       how many test samples to write (default 100; 0: none)\n"
     "  --calib SPEC, --eval SPEC\n"
     "                         the data the test samples are taken from (its first N)\n"
@@ -142,7 +144,7 @@ static int export_model(export_args *a) {
 
 int cmd_export(int argc, char **argv) {
     export_args a = {.data = dataset_options_defaults(), .name = "model", .test_samples = -1,
-                     .lowering = {.mode = INTQ_RESCALE_FIXED32, .rescale_per_output = false}};
+                     .lowering = intq_lowering_defaults()};
     const char *calib = NULL, *eval = NULL;
     for (int i = 1; i < argc; i++) {
         bool missing = false;
@@ -176,8 +178,7 @@ int cmd_export(int argc, char **argv) {
             a.name = value;
         } else if (missing) {
             return cli_usage_error("export", "option '%s' needs a value", argv[i]);
-        } else if (strcmp(argv[i], "--rescale-per-output") == 0) {
-            a.lowering.rescale_per_output = true;
+        } else if (cli_parse_rescale_granularity(argv[i], &a.lowering)) {
         } else if (argv[i][0] == '-') {
             return cli_usage_error("export", "unknown option '%s'", argv[i]);
         } else if (a.model_path) {

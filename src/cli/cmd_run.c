@@ -1,5 +1,5 @@
 /* nnquant run MODEL --input NAME=FILE [...] --output-dir DIR [--plan PLAN.json [--int [--rescale MODE]
- *              [--rescale-per-output]]] [--repeat N] [--json] */
+ *              [--rescale-per-output|--rescale-per-layer]]] [--repeat N] [--json] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,8 @@
 
 static const char *const help =
     "usage: nnquant run MODEL --input NAME=FILE [--input NAME=FILE ...] --output-dir DIR\n"
-    "                   [--plan PLAN.json [--int [--rescale MODE] [--rescale-per-output]]]\n"
+    "                   [--plan PLAN.json [--int [--rescale MODE]\n"
+    "                   [--rescale-per-output | --rescale-per-layer]]]\n"
     "                   [--repeat N] [--json]\n"
     "\n"
     "Runs the model with nnquant's FP32 runtime and writes each graph output as\n"
@@ -43,7 +44,8 @@ static const char *const help =
     "                      dequantized to float\n"
     "  --rescale MODE      with --int: float, fixed16, fixed32 (default),\n"
     "                      single-shift or double-shift requantization\n"
-    "  --rescale-per-output  with --int: one rescale per output channel\n"
+    "  --rescale-per-output  with --int: one rescale per output channel (default)\n"
+    "  --rescale-per-layer   with --int: one rescale per layer (as eval)\n"
     "  --repeat N          run N times and report the median latency (benchmarks)\n"
     "  --json              print the outputs written (name, file, type, shape) as JSON;\n"
     "                      with --int also integer_only, float_step_count and\n"
@@ -294,7 +296,7 @@ int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *output_dir = NULL;
     const char *input_specs[MAX_INPUTS];
     int n_inputs = 0;
-    run_options options = {.repeat = 1, .lowering = {.mode = INTQ_RESCALE_FIXED32, .rescale_per_output = false}};
+    run_options options = {.repeat = 1, .lowering = intq_lowering_defaults()};
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *value;
@@ -323,8 +325,7 @@ int cmd_run(int argc, char **argv) {
             options.as_json = true;
         } else if (strcmp(argv[i], "--int") == 0) {
             options.integer = true;
-        } else if (strcmp(argv[i], "--rescale-per-output") == 0) {
-            options.lowering.rescale_per_output = true;
+        } else if (cli_parse_rescale_granularity(argv[i], &options.lowering)) {
             options.rescale_given = true;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("run", "unknown option '%s'", argv[i]);
@@ -338,6 +339,6 @@ int cmd_run(int argc, char **argv) {
     if (!output_dir) return cli_usage_error("run", "--output-dir is required");
     if (options.integer && !options.plan_path) return cli_usage_error("run", "--int needs --plan");
     if (options.rescale_given && !options.integer)
-        return cli_usage_error("run", "--rescale and --rescale-per-output need --int");
+        return cli_usage_error("run", "--rescale, --rescale-per-output and --rescale-per-layer need --int");
     return run_model(model_path, input_specs, n_inputs, output_dir, &options);
 }

@@ -973,6 +973,10 @@ static nnq_status lower_all(lowering *L, const nnq_model *model) {
     return NNQ_OK;
 }
 
+intq_lowering_options intq_lowering_defaults(void) {
+    return (intq_lowering_options){.mode = INTQ_RESCALE_FIXED32, .rescale_per_output = true};
+}
+
 nnq_status intq_lower(const nnq_model *model, const nnq_plan *plan, const intq_lowering_options *options,
                       intq_program *out) {
     memset(out, 0, sizeof *out);

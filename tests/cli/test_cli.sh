@@ -194,6 +194,13 @@ if [ -f "$lenet" ]; then
     --plan "$work/plan.json" --int --rescale half --output-dir "$work/o"
   expect "eval with the plan" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 64 --plan "$work/plan.json" --json
   grep -q '"quantized_top1"' "$work/out" && pass || fail "eval --plan --json lacks quantized_top1"
+  # eval --int: one rescale per output channel by default, per layer on request.
+  expect "eval --int" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 16 --plan "$work/plan.json" --int --json
+  grep -q '"rescale_per_output":true' "$work/out" && grep -q '"integer_top1"' "$work/out" && pass \
+    || fail "eval --int --json: per output channel is not the default: $(cat "$work/out")"
+  expect "eval --int --rescale-per-layer" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 16 \
+    --plan "$work/plan.json" --int --rescale-per-layer --json
+  grep -q '"rescale_per_output":false' "$work/out" && pass || fail "eval --rescale-per-layer: $(cat "$work/out")"
   expect_error "plan for another model" "prepared from another model" "$nnquant" eval "$(dirname "$lenet")/mlp.onnx" \
     --dataset fashion-mnist:test --limit 8 --plan "$work/plan.json"
   # The plan carries its prepared graph: after CLE and bias correction (weights changed) eval --plan

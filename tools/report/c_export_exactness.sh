@@ -11,8 +11,8 @@
 #   --samples N         test images per export (default 10000)
 #   --models "A B"      default: "mlp lenet5 resnet8 mobilenetv2 inception"
 #   --modes "A B"       default: "float fixed16 fixed32 single-shift double-shift"
-#   --per-output        also every mode with --rescale-per-output
-#   --variants "A B"    per-layer and/or per-output (default: per-layer)
+#   --per-layer         also every mode with --rescale-per-layer
+#   --variants "A B"    per-output and/or per-layer (default: per-output, the default granularity)
 #   --cc COMPILER       the C compiler of the exported folders (default cc)
 # Plans: nnquant quantize MODEL --calib fashion-mnist:train --calib-count 200.
 set -uo pipefail
@@ -21,14 +21,14 @@ nnquant="$root/build/nnquant"
 samples=10000
 models="mlp lenet5 resnet8 mobilenetv2 inception"
 modes="float fixed16 fixed32 single-shift double-shift"
-variants="per-layer"
+variants="per-output"
 cc=cc
 while [ $# -gt 0 ]; do
   case "$1" in
     --samples) samples="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
     --modes) modes="$2"; shift 2 ;;
-    --per-output) variants="per-layer per-output"; shift ;;
+    --per-layer) variants="per-layer per-output"; shift ;;
     --variants) variants="$2"; shift 2 ;;
     --cc) cc="$2"; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$0"; exit 0 ;;
@@ -55,7 +55,7 @@ for model in $models; do
       start=$(date +%s)
       dir="$work/$model-$mode-$variant"
       extra=()
-      [ "$variant" = per-output ] && extra=(--rescale-per-output)
+      extra=(--rescale-"$variant")
       identical=no count=- differing=- top1=-
       if ! "$nnquant" export "$root/models/$model.onnx" --plan "$plan" --target c -o "$dir" --rescale "$mode" \
           "${extra[@]}" --eval fashion-mnist:test --test-samples "$samples" >"$work/export.log" 2>&1; then
