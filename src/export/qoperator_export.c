@@ -218,11 +218,12 @@ static nnq_status add_matrix_product(qop_export *ex, const nnq_node *node, const
     return st;
 }
 
-static nnq_status write_conv(qop_export *ex, const nnq_node *node, bool *written) {
-    const nnq_tensor *w = node->n_inputs >= 2 ? float_constant(ex, node->inputs[1]) : NULL;
-    if (!w || w->rank < 3) return NNQ_OK;
+/* A weight in its stored layout: Conv's [M, C/g, k...] as QLinearConv (with the int32 bias), MatMul's
+ * [K, N] as QLinearMatMul (per-column grids: ONNX QLinearMatMul's b_scale). */
+static nnq_status write_stored_layout_weighted(qop_export *ex, const nnq_node *node, int channels, bool conv,
+                                               bool *written) {
     weighted_layer layer;
-    NNQ_TRY(weighted_layer_of(ex, node, (int)w->dims[0], &layer, written));
+    NNQ_TRY(weighted_layer_of(ex, node, channels, &layer, written));
     if (!*written) return NNQ_OK;
     NNQ_TRY(export_add_quantized_constant(out_graph(ex), layer.wq));
     int x;
@@ -230,11 +231,12 @@ static nnq_status write_conv(qop_export *ex, const nnq_node *node, bool *written
     NNQ_TRY(begin_weighted(ex, &layer, &x, &out));
     constant_names names = {0};
     char *bias = NULL;
-    nnq_status st = constant_names_of(w->name, "", &names);
+    nnq_status st = constant_names_of(layer.w->name, "", &names);
     if (st == NNQ_OK && layer.bias) st = add_int32_bias(ex, &layer, x, &bias);
     if (st == NNQ_OK)
-        st = add_qlinear_conv(ex, node, qop_at(&ex->values, x)->name, x, &names, bias, &out, out.op_output, node->attrs,
-                              node->n_attrs);
+        st = conv ? add_qlinear_conv(ex, node, qop_at(&ex->values, x)->name, x, &names, bias, &out, out.op_output,
+                                     node->attrs, node->n_attrs)
+                  : add_matrix_product(ex, node, "QLinearMatMul", x, &names, NULL, &out, NULL, 0);
     if (st == NNQ_OK) st = finish_weighted(ex, &layer, &out);
     free(out.unclamped);
     free(bias);
@@ -242,24 +244,17 @@ static nnq_status write_conv(qop_export *ex, const nnq_node *node, bool *written
     return st;
 }
 
-/* MatMul(A, B) with constant 2-D B [K, N]: per-column grids (ONNX QLinearMatMul's b_scale). */
+static nnq_status write_conv(qop_export *ex, const nnq_node *node, bool *written) {
+    const nnq_tensor *w = node->n_inputs >= 2 ? float_constant(ex, node->inputs[1]) : NULL;
+    if (!w || w->rank < 3) return NNQ_OK;
+    return write_stored_layout_weighted(ex, node, (int)w->dims[0], true, written);
+}
+
+/* MatMul(A, B) with constant 2-D B [K, N] (no bias input). */
 static nnq_status write_matmul(qop_export *ex, const nnq_node *node, bool *written) {
     const nnq_tensor *w = node->n_inputs == 2 ? float_constant(ex, node->inputs[1]) : NULL;
     if (!w || w->rank != 2) return NNQ_OK;
-    weighted_layer layer;
-    NNQ_TRY(weighted_layer_of(ex, node, (int)w->dims[1], &layer, written));
-    if (!*written) return NNQ_OK;
-    NNQ_TRY(export_add_quantized_constant(out_graph(ex), layer.wq));
-    int x;
-    qop_output out;
-    NNQ_TRY(begin_weighted(ex, &layer, &x, &out));
-    constant_names names = {0};
-    nnq_status st = constant_names_of(w->name, "", &names);
-    if (st == NNQ_OK) st = add_matrix_product(ex, node, "QLinearMatMul", x, &names, NULL, &out, NULL, 0);
-    if (st == NNQ_OK) st = finish_weighted(ex, &layer, &out);
-    free(out.unclamped);
-    constant_names_free(&names);
-    return st;
+    return write_stored_layout_weighted(ex, node, (int)w->dims[1], false, written);
 }
 
 /* Reshape of tensor `input` by a new int64 shape initializer <output>_shape. */
