@@ -16,6 +16,7 @@ nnquant="$1"
 models="$2/models"
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || { echo "Fashion-MNIST missing: skipped"; exit 77; }
 [ -f "$models/mobilenetv2_skewed.onnx" ] || { echo "models missing: skipped"; exit 77; }
+command -v node >/dev/null || { echo "node missing (scripts/deps.sh installs it): skipped"; exit 77; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -25,12 +26,12 @@ calib=(--calib fashion-mnist:train --calib-count 1000)
 accuracy() {
   local model="$1"
   shift
-  local json
-  json=$("$nnquant" quantize "$models/$model.onnx" -o "$work/q.onnx" "$@" --eval fashion-mnist:test --json) || return 1
-  local fp32 quantized
-  fp32=$(sed -n 's/.*"fp32_top1":\([0-9.eE+-]*\).*/\1/p' <<<"$json")
-  quantized=$(sed -n 's/.*"quantized_top1":\([0-9.eE+-]*\).*/\1/p' <<<"$json")
-  awk -v f="$fp32" -v q="$quantized" 'BEGIN { printf "%.2f %.2f\n", 100 * f, 100 * q }'
+  "$nnquant" quantize "$models/$model.onnx" -o "$work/q.onnx" "$@" --eval fashion-mnist:test --json >"$work/q.json" ||
+    return 1
+  # A missing or non-numeric field fails here instead of reading as 0.
+  node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+           for (const k of ["fp32_top1", "quantized_top1"]) if (typeof j[k] !== "number") throw new Error(k + " missing");
+           console.log((100 * j.fp32_top1).toFixed(2), (100 * j.quantized_top1).toFixed(2));' "$work/q.json"
 }
 
 # check NAME CONDITION(awk on loss=fp32-quantized) MODEL ARGS...: prints and records the result.
