@@ -83,13 +83,33 @@ nnq_status dataset_labels_from_tensor(const nnq_tensor *t, int64_t count, const 
     return NNQ_OK;
 }
 
-nnq_status dataset_copy_rows(const nnq_tensor *t, int64_t first, int64_t n, nnq_tensor *out) {
+static nnq_status held_tensor_read(void *state, int64_t first, int64_t n, nnq_tensor *out) {
+    const nnq_tensor *t = state;
     int64_t dims[NNQ_MAX_RANK];
     memcpy(dims, t->dims, sizeof dims);
     dims[0] = n;
     NNQ_TRY(tensor_create(out, t->dtype, t->rank, dims));
     size_t row_bytes = (size_t)dims_numel(t->dims + 1, t->rank - 1) * dtype_size(t->dtype);
     if (n > 0) memcpy(out->data, (const char *)t->data + (size_t)first * row_bytes, (size_t)n * row_bytes);
+    return NNQ_OK;
+}
+
+static void held_tensor_close(void *state) {
+    if (state) tensor_free(state);
+    free(state);
+}
+
+nnq_status dataset_source_hold(nnq_tensor *samples, dataset_source *out) {
+    nnq_tensor *kept = malloc(sizeof *kept);
+    if (!kept) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
+    *kept = *samples;
+    memset(samples, 0, sizeof *samples);
+    out->state = kept;
+    out->read = held_tensor_read;
+    out->close = held_tensor_close;
+    out->count = kept->dims[0];
+    out->sample_rank = kept->rank - 1;
+    memcpy(out->sample_dims, kept->dims + 1, sizeof(int64_t) * (size_t)out->sample_rank);
     return NNQ_OK;
 }
 
@@ -181,6 +201,12 @@ static nnq_status open_npz(const char *spec, const char *rest, const dataset_opt
     return st;
 }
 
+static nnq_status open_pb(const char *spec, const char *rest, const dataset_options *o, dataset_source *out) {
+    (void)o;
+    return open_file_pair(spec, rest, "the inputs .pb file", "the labels .pb file after ','", dataset_source_open_pb,
+                          out);
+}
+
 static nnq_status open_images(const char *spec, const char *rest, const dataset_options *o, dataset_source *out) {
     NNQ_TRY(require_nonempty(spec, rest, "the image folder"));
     return dataset_source_open_images(rest, &o->image, out);
@@ -202,6 +228,7 @@ static const dataset_scheme SCHEMES[] = {
     {"idx", open_idx, false, false},
     {"npy", open_npy, false, false},
     {"npz", open_npz, false, false},
+    {"pb", open_pb, false, false},
     {"images", open_images, false, true},
 };
 
@@ -229,11 +256,12 @@ static nnq_status scheme_of_path(const char *spec, const dataset_scheme **scheme
     if (stat(spec, &info) == 0 && S_ISDIR(info.st_mode)) *scheme = find_scheme("images", 6);
     else if (has_suffix(spec, ".npz")) *scheme = find_scheme("npz", 3);
     else if (has_suffix(spec, ".npy")) *scheme = find_scheme("npy", 3);
+    else if (has_suffix(spec, ".pb")) *scheme = find_scheme("pb", 2);
     else if (stat(spec, &info) != 0)
         return nnq_fail(NNQ_ERR_IO, "dataset '%s': no such file or directory (and not a SCHEME:... spec: "
-                        "fashion-mnist, mnist, idx, npy, npz, images)", spec);
+                        "fashion-mnist, mnist, idx, npy, npz, pb, images)", spec);
     else
-        return nnq_fail(NNQ_ERR_USAGE, "dataset '%s': cannot tell its kind; write idx:, npy:, npz: or images: "
+        return nnq_fail(NNQ_ERR_USAGE, "dataset '%s': cannot tell its kind; write idx:, npy:, npz:, pb: or images: "
                         "before the path", spec);
     return NNQ_OK;
 }

@@ -14,18 +14,21 @@
  *   npz:FILE.npz[:INPUT_KEY[,LABEL_KEY]]
  *       inputs default to the first member not named labels/label/y, labels
  *       to the member named labels, label or y (if any)
+ *   pb:INPUTS.pb[,LABELS.pb]
+ *       ONNX TensorProto files (as ONNX's test data stores tensors)
  *   images:DIR
  *       DIR/<class>/<image>.png|.jpg, labels = sorted class index
- *   a bare path: a directory means images:, *.npz means npz:, *.npy means npy:
+ *   a bare path: a directory means images:, *.npz means npz:, *.npy means npy:,
+ *       *.pb means pb:
  *
  * IDX and MNIST images become float32 [B,1,H,W] = pixel / 255. Arrays from
- * .npy/.npz are taken literally: the first axis is the sample axis, float64
+ * .npy/.npz/.pb are taken literally: the first axis is the sample axis, float64
  * becomes float32, integer arrays become float32 without scaling unless the
  * model input is itself integer. Images are preprocessed as image_preprocess
  * says. Labels are integers (integral floats accepted), one per sample.
  *
- * Memory: IDX files and .npz archives are held in memory as the file holds
- * them; .npy inputs are read from the file batch by batch and images are
+ * Memory: IDX files, .npz archives and .pb tensors are held in memory as the
+ * file holds them; .npy inputs are read from the file batch by batch and images are
  * decoded per batch, so memory does not grow with the samples read. */
 #ifndef NNQ_DATA_DATASET_H
 #define NNQ_DATA_DATASET_H

@@ -32,15 +32,6 @@ static const nnq_tensor *default_labels(const npz_archive *archive) {
     return NULL;
 }
 
-static nnq_status npz_read_samples(void *state, int64_t first, int64_t n, nnq_tensor *out) {
-    return dataset_copy_rows(state, first, n, out);
-}
-
-static void npz_close(void *state) {
-    if (state) tensor_free(state);
-    free(state);
-}
-
 /* Picks the input and label members, checking that the keys exist. */
 static nnq_status choose_members(const npz_archive *archive, const char *path, const char *input_key,
                                  const char *label_key, const nnq_tensor **inputs, const nnq_tensor **labels) {
@@ -63,25 +54,16 @@ nnq_status dataset_source_open_npz(const char *path, const char *input_key, cons
     npz_archive archive;
     NNQ_TRY(npz_read(path, &archive));
     const nnq_tensor *inputs = NULL, *labels = NULL;
-    nnq_tensor *kept = calloc(1, sizeof *kept);
-    nnq_status st = kept ? NNQ_OK : nnq_fail(NNQ_ERR_NOMEM, "out of memory");
-    if (st == NNQ_OK) st = choose_members(&archive, path, input_key, label_key, &inputs, &labels);
+    nnq_status st = choose_members(&archive, path, input_key, label_key, &inputs, &labels);
     if (st == NNQ_OK && labels) {
         char what[4200];
         snprintf(what, sizeof what, "'%s' (array '%s')", path, labels->name);
         st = dataset_labels_from_tensor(labels, inputs->dims[0], what, &out->labels);
     }
-    if (st == NNQ_OK) {
-        *kept = *inputs; /* the archive gives up the input array */
-        memset((nnq_tensor *)inputs, 0, sizeof *inputs);
-        out->state = kept;
-        out->read = npz_read_samples;
-        out->close = npz_close;
-        out->count = kept->dims[0];
-        out->sample_rank = kept->rank - 1;
-        memcpy(out->sample_dims, kept->dims + 1, sizeof(int64_t) * (size_t)out->sample_rank);
-    } else {
-        free(kept);
+    if (st == NNQ_OK) st = dataset_source_hold((nnq_tensor *)inputs, out); /* the archive gives up the inputs */
+    if (st != NNQ_OK) {
+        free(out->labels);
+        memset(out, 0, sizeof *out);
     }
     npz_free(&archive);
     return st;

@@ -1,5 +1,5 @@
 /* The kinds of data behind a dataset spec (internal to src/data/dataset*.c).
- * Each kind (IDX, .npy, .npz, image folder) lives in its own file and fills
+ * Each kind (IDX, .npy, .npz, ONNX TensorProto .pb, image folder) lives in its own file and fills
  * a dataset_source: a sample count, the sample shape, labels, and a function
  * that reads samples [first, first + n) as one tensor. dataset.c parses the
  * spec, applies the limit and converts element types, once for all kinds. */
@@ -27,6 +27,7 @@ nnq_status dataset_source_open_npy(const char *inputs_path, const char *labels_p
 /* input_key and label_key may be NULL for the defaults. */
 nnq_status dataset_source_open_npz(const char *path, const char *input_key, const char *label_key,
                                    dataset_source *out);
+nnq_status dataset_source_open_pb(const char *inputs_path, const char *labels_path, dataset_source *out);
 nnq_status dataset_source_open_images(const char *dir, const image_preprocess *options, dataset_source *out);
 
 /* Shared by the kinds. */
@@ -35,7 +36,9 @@ nnq_status dataset_source_open_images(const char *dir, const image_preprocess *o
  * or [count,1]; what names it in errors. */
 nnq_status dataset_labels_from_tensor(const nnq_tensor *t, int64_t count, const char *what, int64_t **labels);
 
-/* *out = a new tensor holding rows [first, first + n) of t (first axis). */
-nnq_status dataset_copy_rows(const nnq_tensor *t, int64_t first, int64_t n, nnq_tensor *out);
+/* Makes out read its samples from a tensor held in memory (first axis =
+ * samples), taking *samples over (it is left empty); count and sample shape
+ * are set from it. Labels are left as they are. */
+nnq_status dataset_source_hold(nnq_tensor *samples, dataset_source *out);
 
 #endif

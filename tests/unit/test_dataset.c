@@ -13,6 +13,7 @@
 #include "check.h"
 #include "data/dataset.h"
 #include "data/npy.h"
+#include "onnx/onnx_io.h"
 #include "png_writer.h"
 #include "zip_builder.h"
 
@@ -328,6 +329,59 @@ static void test_npz(void) {
     expect_open_error(spec, NULL, "input key");
 }
 
+/* ---- ONNX TensorProto .pb ---- */
+
+static void write_pb(const char *name, nnq_dtype dtype, int rank, const int64_t *dims, const void *values) {
+    nnq_tensor t = {0};
+    CHECK(tensor_create(&t, dtype, rank, dims) == NNQ_OK);
+    memcpy(t.data, values, (size_t)tensor_numel(&t) * dtype_size(dtype));
+    CHECK_MSG(onnx_save_tensor(temp_path(name).s, &t) == NNQ_OK, "%s", nnq_last_error());
+    tensor_free(&t);
+}
+
+static void test_pb(void) {
+    const float inputs[3 * 2] = {1.5f, 2, 3, 4, 5, -6};
+    const int64_t labels[3] = {2, 0, 1};
+    const float scalar[1] = {7};
+    write_pb("x.pb", NNQ_FLOAT, 2, (const int64_t[]){3, 2}, inputs);
+    write_pb("y.pb", NNQ_INT64, 1, (const int64_t[]){3}, labels);
+    write_pb("y2.pb", NNQ_INT64, 1, (const int64_t[]){2}, labels);
+    write_pb("scalar.pb", NNQ_FLOAT, 0, NULL, scalar);
+
+    char spec[1200];
+    snprintf(spec, sizeof spec, "pb:%s,%s", temp_path("x.pb").s, temp_path("y.pb").s);
+    nnq_dataset *d = open_ok(spec, NULL);
+    if (d) {
+        CHECK(dataset_count(d) == 3 && dataset_has_labels(d) && dataset_sample_rank(d) == 1);
+        nnq_tensor batch;
+        int64_t got[2], count = 0;
+        CHECK(dataset_next_batch(d, 2, &batch, got, &count) == NNQ_OK && count == 2);
+        CHECK(batch.dtype == NNQ_FLOAT && batch.dims[0] == 2 && ((float *)batch.data)[0] == 1.5f);
+        CHECK(got[0] == 2 && got[1] == 0);
+        tensor_free(&batch);
+        CHECK(dataset_next_batch(d, 2, &batch, got, &count) == NNQ_OK && count == 1);
+        CHECK(((float *)batch.data)[1] == -6.0f && got[0] == 1);
+        tensor_free(&batch);
+    }
+    dataset_close(d);
+
+    /* A bare .pb path: a tensor from ONNX's own test data (written by onnx, not by nnquant). */
+    const char *relu_input = "/usr/share/libonnx-testdata/data/node/test_relu/test_data_set_0/input_0.pb";
+    if (access(relu_input, R_OK) == 0) {
+        d = open_ok(relu_input, NULL);
+        if (d) CHECK(dataset_count(d) == 3 && !dataset_has_labels(d) && dataset_sample_rank(d) == 2 &&
+                     dataset_sample_dims(d)[0] == 4 && dataset_sample_dims(d)[1] == 5);
+        dataset_close(d);
+    }
+
+    snprintf(spec, sizeof spec, "pb:%s,%s", temp_path("x.pb").s, temp_path("y2.pb").s);
+    expect_open_error(spec, NULL, "there are 3 inputs");
+    snprintf(spec, sizeof spec, "pb:%s", temp_path("scalar.pb").s);
+    expect_open_error(spec, NULL, "no sample axis");
+    expect_open_error("pb:/nonexistent/x.pb", NULL, "/nonexistent/x.pb");
+    expect_open_error("pb:", NULL, "inputs .pb file is missing");
+}
+
 /* ---- image folders ---- */
 
 static void test_image_folder(void) {
@@ -423,6 +477,7 @@ int main(void) {
     test_idx_pair();
     test_npy();
     test_npz();
+    test_pb();
     test_image_folder();
     test_spec_errors();
     char command[600];
