@@ -3,8 +3,8 @@
  * TensorRT-style search written out here (2048 fixed bins over [0, max|x|],
  * every bin edge from 128 up, 128 groups of i/128 bins split evenly as
  * range_kl.c documents; TensorRT's own split, which gives the remainder bins
- * to the last group, moves the Laplace threshold from 8.3 to 11 here), and
- * the min-max fallback when there are fewer bins than levels. */
+ * to the last group, moves the Laplace threshold from 8.3 to 11 here), a
+ * sensible window after a ReLU at 4 and 8 bits, and the min-max fallback when there are fewer bins than levels. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +123,38 @@ static void test_uniform_data(void) {
     free(values);
 }
 
+/* After a ReLU about half the values are exactly 0. That mass sits on every
+ * grid and must not drive the range: at 4 bits (16 levels) the KL window must
+ * stay near the one with the least quantization error (brute force on the raw
+ * values), as at 8 bits. Before the zero bin was flattened and the narrowest
+ * window set to a sixteenth of the span, it picked about a tenth of it. */
+static void test_relu_zeros(void) {
+    float *values = malloc(N_SAMPLES * sizeof *values);
+    test_rng rng = {4};
+    for (int i = 0; i < N_SAMPLES; i++) values[i] = fmaxf((float)test_gaussian(&rng), 0.0f);
+    nnq_observer obs;
+    observe(&obs, values, N_SAMPLES);
+    for (int bits = 4; bits <= 8; bits += 4) {
+        nnq_qscheme scheme = {bits, false, false, false, false};
+        float lo, hi;
+        kl_range(&obs, scheme, &lo, &hi);
+        /* The least-error window [0, t]: the raw MSE over a grid of t. */
+        double best_t = obs.max, best = INFINITY;
+        for (int k = 1; k <= 400; k++) {
+            double t = obs.max * k / 400, e = raw_quantization_mse(values, N_SAMPLES, &scheme, 0.0, t);
+            if (e < best) best = e, best_t = t;
+        }
+        double kl_error = raw_quantization_mse(values, N_SAMPLES, &scheme, lo, hi);
+        printf("ReLU(Gaussian), %d-bit asym: kl [%.3f, %.3f] (MSE %.2e), least-error [0, %.3f] (MSE %.2e)\n", bits, lo,
+               hi, kl_error, best_t, best);
+        CHECK(lo == 0.0f);
+        CHECK(hi > 0.6 * best_t);
+        CHECK(kl_error < 2.0 * best);
+    }
+    observer_free(&obs);
+    free(values);
+}
+
 /* 16 bits: 32768 levels, more than the histogram's bins: KL cannot compare, min-max is returned. */
 static void test_too_many_levels(void) {
     float values[1000];
@@ -139,6 +171,7 @@ static void test_too_many_levels(void) {
 int main(void) {
     test_heavy_tail();
     test_uniform_data();
+    test_relu_zeros();
     test_too_many_levels();
     return check_summary();
 }

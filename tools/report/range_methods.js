@@ -4,16 +4,17 @@
 // --eval). Calibration runs once per model (1,000 training images, saved with
 // --calib-save); every other row reuses its statistics.
 //
-// usage: node tools/report/range_methods.js NNQUANT_BINARY [--eval-count N] [MODEL ...]  > table.md
-// (--eval-count N: score on the first N test images instead of all 10,000.)
+// usage: node tools/report/range_methods.js NNQUANT_BINARY [--eval-count N] [--methods A,B] [MODEL ...] > table.md
+// (--eval-count N: score on the first N test images instead of all 10,000;
+//  --methods A,B: only these methods' columns, e.g. to re-measure one.)
 'use strict';
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const ACTIVATION_METHODS = ['minmax', 'ema', 'quantile', 'mse', 'kl', 'meanstd', 'mse+xent', 'bn'];
-const WEIGHT_METHODS = ['minmax', 'mse', 'kl'];
+let ACTIVATION_METHODS = ['minmax', 'ema', 'quantile', 'mse', 'kl', 'meanstd', 'mse+xent', 'bn'];
+let WEIGHT_METHODS = ['minmax', 'mse', 'kl'];
 
 let evalCount = null;
 
@@ -26,8 +27,18 @@ function quantize(binary, model, args) {
 
 function main() {
   const [binary, ...rest] = process.argv.slice(2);
-  if (rest[0] === '--eval-count') {
-    evalCount = Number(rest[1]);
+  for (;;) {
+    if (rest[0] === '--eval-count') {
+      evalCount = Number(rest[1]);
+    } else if (rest[0] === '--methods') {
+      const only = rest[1].split(',');
+      const unknown = only.filter(m => !ACTIVATION_METHODS.includes(m) && !WEIGHT_METHODS.includes(m));
+      if (unknown.length) throw new Error(`unknown method(s) ${unknown.join(', ')}`);
+      ACTIVATION_METHODS = ACTIVATION_METHODS.filter(m => only.includes(m));
+      WEIGHT_METHODS = WEIGHT_METHODS.filter(m => only.includes(m));
+    } else {
+      break;
+    }
     rest.splice(0, 2);
   }
   const models = rest;
