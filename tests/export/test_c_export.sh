@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The C export (nnquant export --target c): for lenet5 and resnet8 in every
-# rescale mode (resnet8 also per output channel), and lookup tables (mlp),
-# depthwise convolutions (mobilenetv2), concatenation and average pools
-# (inception) in one mode each, the exported folder
+# The C export (nnquant export --target c): for every bundled model the
+# integer lowering handles - mlp (lookup tables), lenet5, resnet8,
+# mobilenetv2 (depthwise convolutions), inception (concatenation, average
+# pools) - in every rescale mode per output channel (the default), and
+# lenet5 and resnet8 also per layer, the exported folder
 #   - holds the kernel files of the source tree byte for byte,
 #   - builds with gcc and with clang (-std=c99 -Wall -Wextra -Werror -O2),
 #   - passes its own `make test`: the example program's outputs on the test
@@ -12,7 +13,9 @@
 #     fail to compile that way (the check can tell float code);
 # a corrupted expected output makes `make test` fail; the RAM and flash
 # reports are consistent; bad input gives clear errors and non-zero exits.
-# usage: test_c_export.sh NNQUANT_BINARY [SOURCE_DIR]
+# usage: test_c_export.sh NNQUANT_BINARY [SOURCE_DIR] [--all | --quick]
+# (--quick, for the slow sanitizer build: every model in fixed32, lenet5 in
+# every mode and granularity.)
 # Exit 77 (skipped) when the models or Fashion-MNIST are missing.
 set -uo pipefail
 nnquant="$1"
@@ -20,6 +23,7 @@ source_dir="${2:-$(cd "$(dirname "$0")/../.." && pwd)}"
 models="$source_dir/models"
 kernels="$source_dir/src/intq/kernels"
 samples="${NNQ_EXPORT_TEST_SAMPLES:-100}"
+scope="${3:---all}"
 work=$(mktemp -d /tmp/nnq_c_export_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
@@ -119,21 +123,16 @@ check_export() { # check_export MODEL MODE [--rescale-per-layer] (default: per o
   fi
 }
 
-# --- every mode, per layer (lenet5, resnet8) and per output channel (lenet5, resnet8); lookup tables (mlp);
-# depthwise convolutions (mobilenetv2); concat and average pools (inception)
-make_plan lenet5
-make_plan resnet8
-make_plan mlp
-make_plan mobilenetv2
-make_plan inception
-for mode in float fixed16 fixed32 single-shift double-shift; do
-  check_export lenet5 "$mode" --rescale-per-layer
-  check_export resnet8 "$mode" --rescale-per-layer
-  check_export resnet8 "$mode"
+# --- every model and mode per output channel; lenet5 and resnet8 also per layer
+for model in mlp lenet5 resnet8 mobilenetv2 inception; do
+  make_plan "$model"
+  modes="float fixed16 fixed32 single-shift double-shift"
+  [ "$scope" = --quick ] && [ "$model" != lenet5 ] && modes=fixed32
+  for mode in $modes; do
+    check_export "$model" "$mode"
+    case "$model.$scope" in lenet5.* | resnet8.--all) check_export "$model" "$mode" --rescale-per-layer ;; esac
+  done
 done
-check_export mlp fixed32
-check_export mobilenetv2 fixed16
-check_export inception double-shift
 
 # --- make test can fail: one corrupted byte of the engine's outputs
 dir="$work/lenet5-fixed32-per-layer"
