@@ -3,7 +3,8 @@
 // exported QDQ model run by ONNX Runtime, next to nnquant's fake-quantized
 // accuracy of the same plan (they should agree; a gap is a bug).
 //
-//   1. per-tensor W8A8: plain, + CLE, + CLE + bias absorption, per channel
+//   1. per-tensor W8A8: plain, + CLE (pairs across ReLU6 skipped, the default,
+//      or ReLU6 made a Relu first), + CLE + bias absorption, per channel
 //   2. W4A8 per channel: nearest rounding, empirical and analytic bias
 //      correction, AdaRound
 //   3. W8A8: calibrated (1,000 training images) vs data-free (no data at all)
@@ -30,6 +31,7 @@ const TABLES = {
     columns: {
       'plain': [...CALIB, '--per-tensor'],
       '+ CLE': [...CALIB, '--per-tensor', '--cle'],
+      '+ CLE (ReLU6 as Relu)': [...CALIB, '--per-tensor', '--cle', '--cle-replace-relu6'],
       '+ CLE + absorption': [...CALIB, '--per-tensor', '--cle', '--bias-absorption', 'data-free'],
       'per channel': [...CALIB],
     },
