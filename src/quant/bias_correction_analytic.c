@@ -27,6 +27,31 @@ static bool expected_input(const bn_parameters *bn, const activation_fusions *fu
     return true;
 }
 
+/* The mean input image [C x spatial] of a Conv whose input shape is known:
+ * E[x_c] at every position. With it bias_shift_compute convolves dW with
+ * zero padding, so border outputs, whose windows reach into the padding,
+ * get the smaller shift they really have (on resnet8's 7x7 maps a fifth of
+ * the 3x3 taps are padding). *image stays NULL (the per-channel form, exact
+ * away from borders) when the shape is not known. */
+static nnq_status mean_image(const nnq_model *prepared, const quantized_layer *layer, const float *mean,
+                             float **image, im2col_geometry *geometry) {
+    *image = NULL;
+    const nnq_value_info *info = graph_find_value_info(&prepared->graph, layer->node->inputs[0]);
+    if (layer->linear.kind != LAYER_CONV || !info || info->rank < 3) return NNQ_OK;
+    int64_t size = 1;
+    for (int d = 2; d < info->rank; d++) {
+        if (info->dims[d] <= 0) return NNQ_OK;
+        size *= info->dims[d];
+    }
+    NNQ_TRY(quantized_layer_conv_geometry(prepared, layer, info->dims + 2, geometry));
+    int64_t channels = layer->linear.in_channels;
+    if (!(*image = malloc(sizeof **image * (size_t)(channels * size))))
+        return nnq_fail(NNQ_ERR_NOMEM, "out of memory for the mean input of '%s'", layer->node->inputs[0]);
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t i = 0; i < size; i++) (*image)[c * size + i] = mean[c];
+    return NNQ_OK;
+}
+
 static nnq_status correct_layer(nnq_model *prepared, nnq_plan *plan, const bn_parameters *bn,
                                 const activation_fusions *fusions, quantized_layer *layer,
                                 bias_correction_report *r) {
@@ -38,9 +63,13 @@ static nnq_status correct_layer(nnq_model *prepared, nnq_plan *plan, const bn_pa
     if (st == NNQ_OK && (layer->linear.kind == LAYER_MATMUL || !expected_input(bn, fusions, layer, mean))) {
         r->layers_skipped++;
     } else if (st == NNQ_OK) {
+        float *image = NULL;
+        im2col_geometry geometry;
         st = quantized_layer_weight_error(prepared, plan, layer, delta);
-        if (st == NNQ_OK) st = bias_shift_compute(layer, delta, mean, NULL, shift);
+        if (st == NNQ_OK) st = mean_image(prepared, layer, mean, &image, &geometry);
+        if (st == NNQ_OK) st = bias_shift_compute(layer, delta, image ? image : mean, image ? &geometry : NULL, shift);
         if (st == NNQ_OK) st = bias_correction_apply(prepared, plan, layer, shift, r);
+        free(image);
     }
     free(mean);
     free(delta);

@@ -18,7 +18,8 @@
  *     position, borders included (eq. 27);
  *   Conv, geometry NULL: mean_input holds one mean per input channel [C];
  *     the shift sums dW over each channel's kernel positions, exact away
- *     from the zero-padded borders (the form of analytic correction).
+ *     from the zero-padded borders (analytic correction when the input's
+ *     spatial shape is not known; with it, it passes a constant image).
  * delta_rows is dW as rows [M x K] (quantized_layer_weight_error). */
 nnq_status bias_shift_compute(const quantized_layer *layer, const float *delta_rows, const float *mean_input,
                               const im2col_geometry *geometry, double *shift);

@@ -2,7 +2,7 @@
  * eq. 28's closed form against a numeric integral, empirical correction by
  * brute-force convolutions of the quantized inputs (eq. 27's mean output
  * error ~ 0 after), analytic correction against dW E[x] with E[x] from the
- * numeric integral. */
+ * numeric integral, averaged over the output positions (zero padding). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,13 +270,17 @@ static void test_analytic(void) {
     CHECK(report.layers_corrected == 1 && report.layers_skipped == 1); /* conv1's input is the graph input */
     const float gamma[] = {0.8f, 1.5f, 0.3f}, beta[] = {0.2f, -1.0f, 0.9f};
     const float *corrected = initializer(&ptq.prepared, conv2->inputs[2]);
+    /* dW E[x] averaged over the output positions: with pads 1 a kernel tap
+     * (ky, kx) falls inside the SIDE x SIDE image at in_image(ky) in_image(kx)
+     * of the SIDE^2 positions (SIDE - 1 for an off-centre row or column). */
     for (int o = 0; o < OUT_C; o++) {
         double shift = 0.0;
         for (int c = 0; c < MID_C; c++) {
             double expected_input = integrate_clipped(beta[c], gamma[c], 0.0, INFINITY);
             for (int k = 0; k < 9; k++) {
                 int i = (o * MID_C + c) * 9 + k;
-                shift += ((double)((float *)w_hat.data)[i] - w2[i]) * expected_input;
+                double in_image = (double)((k / 3 == 1 ? SIDE : SIDE - 1) * (k % 3 == 1 ? SIDE : SIDE - 1)) / (SIDE * SIDE);
+                shift += ((double)((float *)w_hat.data)[i] - w2[i]) * expected_input * in_image;
             }
         }
         CHECK_NEAR(corrected[o], b2[o] - shift, 1e-5);
