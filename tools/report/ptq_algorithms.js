@@ -9,7 +9,8 @@
 //      correction, AdaRound
 //   3. W8A8: calibrated (1,000 training images) vs data-free (no data at all)
 //
-// usage: node tools/report/ptq_algorithms.js NNQUANT_BINARY [--table 1|2|3] > tables.md
+// usage: node tools/report/ptq_algorithms.js NNQUANT_BINARY [--table 1|2|3 [--column NAME]] > tables.md
+// (--column: re-measure one column, e.g. --table 2 --column 'bias corr. (analytic)')
 // Needs ONNX Runtime for Node (scripts/deps.sh --oracle). Takes about half an
 // hour on two cores, AdaRound most of it.
 'use strict';
@@ -74,8 +75,10 @@ async function ortTop1(ort, modelPath, data) {
 async function main() {
   const args = process.argv.slice(2);
   const binary = args[0];
-  if (!binary) throw new Error('usage: node ptq_algorithms.js NNQUANT_BINARY [--table N]');
-  const only = args[1] === '--table' ? [args[2]] : Object.keys(TABLES);
+  if (!binary) throw new Error('usage: node ptq_algorithms.js NNQUANT_BINARY [--table N [--column NAME]]');
+  const option = name => { const i = args.indexOf(name); return i > 0 ? args[i + 1] : null; };
+  const only = option('--table') ? [option('--table')] : Object.keys(TABLES);
+  const column = option('--column');
   if (!ortAvailable()) throw new Error('ONNX Runtime for Node is missing: run scripts/deps.sh --oracle');
   const ort = loadOrt();
   const data = loadTestSet();
@@ -83,7 +86,7 @@ async function main() {
   const percent = x => (100 * x).toFixed(2);
   for (const key of only) {
     const table = TABLES[key];
-    const names = Object.keys(table.columns);
+    const names = Object.keys(table.columns).filter(c => !column || c === column);
     console.log(`\n${table.title}: ONNX Runtime on the QDQ model (nnquant's fake-quantized accuracy)\n`);
     console.log(`| model | FP32 | ${names.join(' | ')} |`);
     console.log(`| --- | ---: | ${names.map(() => '---:').join(' | ')} |`);
