@@ -99,6 +99,12 @@ static void held_tensor_close(void *state) {
     free(state);
 }
 
+void dataset_source_set_shape(dataset_source *out, int rank, const int64_t *dims) {
+    out->count = dims[0];
+    out->sample_rank = rank - 1;
+    memcpy(out->sample_dims, dims + 1, sizeof(int64_t) * (size_t)out->sample_rank);
+}
+
 nnq_status dataset_source_hold(nnq_tensor *samples, dataset_source *out) {
     nnq_tensor *kept = malloc(sizeof *kept);
     if (!kept) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
@@ -107,9 +113,7 @@ nnq_status dataset_source_hold(nnq_tensor *samples, dataset_source *out) {
     out->state = kept;
     out->read = held_tensor_read;
     out->close = held_tensor_close;
-    out->count = kept->dims[0];
-    out->sample_rank = kept->rank - 1;
-    memcpy(out->sample_dims, kept->dims + 1, sizeof(int64_t) * (size_t)out->sample_rank);
+    dataset_source_set_shape(out, kept->rank, kept->dims);
     return NNQ_OK;
 }
 

@@ -29,9 +29,7 @@ nnq_status dataset_source_open_npy(const char *inputs_path, const char *labels_p
     out->state = reader;
     out->read = npy_read_samples;
     out->close = npy_close;
-    out->count = reader->dims[0];
-    out->sample_rank = reader->rank - 1;
-    memcpy(out->sample_dims, reader->dims + 1, sizeof(int64_t) * (size_t)out->sample_rank);
+    dataset_source_set_shape(out, reader->rank, reader->dims);
     if (!labels_path) return NNQ_OK;
     nnq_tensor labels;
     st = npy_read(labels_path, &labels);

@@ -36,6 +36,9 @@ nnq_status dataset_source_open_images(const char *dir, const image_preprocess *o
  * or [count,1]; what names it in errors. */
 nnq_status dataset_labels_from_tensor(const nnq_tensor *t, int64_t count, const char *what, int64_t **labels);
 
+/* Sets out's count and sample shape from the dims of all samples [count, sample dims...]. */
+void dataset_source_set_shape(dataset_source *out, int rank, const int64_t *dims);
+
 /* Makes out read its samples from a tensor held in memory (first axis =
  * samples), taking *samples over (it is left empty); count and sample shape
  * are set from it. Labels are left as they are. */

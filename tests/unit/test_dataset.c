@@ -200,12 +200,18 @@ static void test_idx_pair(void) {
 
 /* ---- .npy and .npz ---- */
 
-static void write_npy(const char *name, nnq_dtype dtype, int rank, const int64_t *dims, const void *values) {
+/* Writes the literal array as temp_path(name) with save (npy_write or onnx_save_tensor). */
+static void write_array(nnq_status (*save)(const char *, const nnq_tensor *), const char *name, nnq_dtype dtype,
+                        int rank, const int64_t *dims, const void *values) {
     nnq_tensor t = {0};
     CHECK(tensor_create(&t, dtype, rank, dims) == NNQ_OK);
     memcpy(t.data, values, (size_t)tensor_numel(&t) * dtype_size(dtype));
-    CHECK_MSG(npy_write(temp_path(name).s, &t) == NNQ_OK, "%s", nnq_last_error());
+    CHECK_MSG(save(temp_path(name).s, &t) == NNQ_OK, "%s", nnq_last_error());
     tensor_free(&t);
+}
+
+static void write_npy(const char *name, nnq_dtype dtype, int rank, const int64_t *dims, const void *values) {
+    write_array(npy_write, name, dtype, rank, dims, values);
 }
 
 static void test_npy(void) {
@@ -332,11 +338,7 @@ static void test_npz(void) {
 /* ---- ONNX TensorProto .pb ---- */
 
 static void write_pb(const char *name, nnq_dtype dtype, int rank, const int64_t *dims, const void *values) {
-    nnq_tensor t = {0};
-    CHECK(tensor_create(&t, dtype, rank, dims) == NNQ_OK);
-    memcpy(t.data, values, (size_t)tensor_numel(&t) * dtype_size(dtype));
-    CHECK_MSG(onnx_save_tensor(temp_path(name).s, &t) == NNQ_OK, "%s", nnq_last_error());
-    tensor_free(&t);
+    write_array(onnx_save_tensor, name, dtype, rank, dims, values);
 }
 
 static void test_pb(void) {
