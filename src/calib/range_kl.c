@@ -20,7 +20,7 @@
  *     are exactly 0; 0 is on every candidate grid, so that mass carries no
  *     information about the range, but Q spreads it over the whole first
  *     group and the cost then favours the narrowest windows (measured: lenet5
- *     W8A4 picked ReLU ranges 7-50 times below MSE's and fell to 11% top-1);
+ *     W8A4 picked ReLU ranges 7 to 56 times below MSE's and fell to 11% top-1);
  *   - the narrowest window is a sixteenth of the data's span (TensorRT's 128 of
  *     2048 bins; pytorch-quantization keeps start_bin = 128 at every bit
  *     width) and never fewer than L bins. With one bin per level the cost
