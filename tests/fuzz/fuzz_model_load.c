@@ -1,5 +1,5 @@
 /* libFuzzer target: arbitrary bytes through the model loader and, when they
- * load, through executor preparation and a save to memory-backed checks.
+ * load, through executor preparation and the unsupported-operator listing.
  * Any crash, leak or sanitizer report is a bug; errors are expected. */
 #include <stddef.h>
 #include <stdint.h>
