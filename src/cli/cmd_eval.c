@@ -79,12 +79,13 @@ typedef struct integer_report {
     char float_list[1024];
 } integer_report;
 
-static void print_table(const char *model_path, const eval_result *r, const eval_result *q, const integer_report *i,
-                        int n) {
+static void print_table(const char *model_path, const char *spec, const eval_result *r, const eval_result *q,
+                        const integer_report *i, int n) {
+    printf("top-1 on %s (%lld samples)\n", spec, (long long)r->total);
     printf("%-28s %10s %16s %10s  %s\n", "model", "FP32", "fake-quantized", "integer", "rescale");
     for (int k = 0; k < n; k++)
         printf("%-28s %9.2f%% %15.2f%% %9.2f%%  %s%s%s\n", model_path, 100.0 * r->top1, 100.0 * q->top1,
-               100.0 * i[k].result.top1, i[k].rescale, i[k].per_output ? " per-output" : "",
+               100.0 * i[k].result.top1, i[k].rescale, i[k].per_output ? " per-output" : " per-layer",
                i[k].float_steps ? " (not integer-only)" : "");
 }
 
@@ -283,7 +284,7 @@ static int evaluate_model(eval_args *args) {
     const eval_result *q = simulate ? &quantized : NULL;
     int n_integer = run_integer ? args->n_modes : 0;
     if (st == NNQ_OK && args->as_json) print_json(args->model_path, args->spec, &result, q, integer, n_integer);
-    else if (st == NNQ_OK && args->table) print_table(args->model_path, &result, q, integer, n_integer);
+    else if (st == NNQ_OK && args->table) print_table(args->model_path, args->spec, &result, q, integer, n_integer);
     else if (st == NNQ_OK) {
         print_text(args->model_path, args->spec, &result, q);
         for (int k = 0; k < n_integer; k++) print_integer(&integer[k], &result);

@@ -201,6 +201,15 @@ if [ -f "$lenet" ]; then
   expect "eval --int --rescale-per-layer" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 16 \
     --plan "$work/plan.json" --int --rescale-per-layer --json
   grep -q '"rescale_per_output":false' "$work/out" && pass || fail "eval --rescale-per-layer: $(cat "$work/out")"
+  # eval --table: N2D2's three columns, one row per rescale mode.
+  expect "eval --table" "$nnquant" eval "$lenet" --dataset fashion-mnist:test --limit 16 --plan "$work/plan.json" \
+    --table --rescale float,single-shift
+  if grep -q "^top-1 on fashion-mnist:test (16 samples)" "$work/out" &&
+     grep -q "FP32 *fake-quantized *integer *rescale" "$work/out" &&
+     [ "$(grep -cE '%.*%.*% +(float|single-shift) per-output' "$work/out")" = 2 ]; then pass
+  else fail "eval --table: $(cat "$work/out")"; fi
+  expect_error "eval --table without a plan" "--table needs --plan" "$nnquant" eval "$lenet" \
+    --dataset fashion-mnist:test --limit 16 --table
   expect_error "plan for another model" "prepared from another model" "$nnquant" eval "$(dirname "$lenet")/mlp.onnx" \
     --dataset fashion-mnist:test --limit 8 --plan "$work/plan.json"
   # The plan carries its prepared graph: after CLE and bias correction (weights changed) eval --plan
