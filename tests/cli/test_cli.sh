@@ -8,22 +8,7 @@ nnquant="$1"
 data=/usr/share/libonnx-testdata/data
 work=$(mktemp -d /tmp/nnq_cli_XXXXXX)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-expect() { # expect DESCRIPTION COMMAND... : succeeds
-  local what="$1"; shift
-  if "$@" >"$work/out" 2>"$work/err"; then pass; else fail "$what (exit $?): $(head -c 400 "$work/err")"; fi
-}
-expect_error() { # expect_error DESCRIPTION TEXT COMMAND... : exits 1 with TEXT on stderr, no crash
-  local what="$1" text="$2"; shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local code=$?
-  if [ $code -ne 1 ] && [ $code -ne 2 ]; then fail "$what: exit code $code"; return; fi
-  if ! grep -qF -- "$text" "$work/err"; then fail "$what: stderr lacks '$text': $(head -c 400 "$work/err")"; return; fi
-  pass
-}
+source "$(dirname "$0")/../lib/checks.sh"
 
 # --- help
 expect "top-level help" "$nnquant" --help
@@ -232,5 +217,4 @@ if [ -f "$lenet" ]; then
   [ ! -e "$work/q3.onnx" ] && pass || fail "a failed quantize left an output"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_summary cli

@@ -26,18 +26,7 @@ samples="${NNQ_EXPORT_TEST_SAMPLES:-100}"
 scope="${3:---all}"
 work=$(mktemp -d /tmp/nnq_c_export_XXXXXX)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-expect_error() { # expect_error DESCRIPTION TEXT COMMAND... : exits 1 or 2 with TEXT on stderr
-  local what="$1" text="$2"; shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local code=$?
-  if [ $code -ne 1 ] && [ $code -ne 2 ]; then fail "$what: exit code $code"; return; fi
-  if ! grep -qF -- "$text" "$work/err"; then fail "$what: stderr lacks '$text': $(head -c 400 "$work/err")"; return; fi
-  pass
-}
+source "$(dirname "$0")/../lib/checks.sh"
 
 for m in lenet5 resnet8 mlp mobilenetv2 inception; do
   [ -f "$models/$m.onnx" ] || { echo "SKIP: $models/$m.onnx is missing"; exit 77; }
@@ -182,5 +171,4 @@ if make -s -C "$work/named" test >"$work/test.log" 2>&1; then fail "make test pa
 elif grep -q "no test samples" "$work/test.log"; then pass
 else fail "make test without samples: $(cat "$work/test.log")"; fi
 
-echo "c export: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+check_summary "c export"
