@@ -112,15 +112,22 @@ static void check_against_engine(const nnq_model *m, const nnq_model *q, const n
     intq_program_free(&program);
 }
 
+/* The small CNN (with head, or NULL), its plan under config (NULL: the
+ * defaults) and its QOperator export into *q; the export's status. */
+static nnq_status export_small_cnn(const char *head, const quant_config *config, bool ms_ops, nnq_model *m,
+                                   nnq_plan *plan, nnq_model *q) {
+    quant_config defaults;
+    quant_config_defaults(&defaults);
+    build_model(m, head);
+    build_plan(m, config ? config : &defaults, plan);
+    qoperator_options options = {.ms_ops = ms_ops};
+    return export_qoperator(m, plan, &options, q);
+}
+
 static void test_standard_operators(void) {
     nnq_model m, q;
-    build_model(&m, NULL);
-    quant_config config;
-    quant_config_defaults(&config);
     nnq_plan plan;
-    build_plan(&m, &config, &plan);
-    qoperator_options options = {.ms_ops = false};
-    nnq_status st = export_qoperator(&m, &plan, &options, &q);
+    nnq_status st = export_small_cnn(NULL, NULL, false, &m, &plan, &q);
     CHECK_MSG(st == NNQ_OK, "%s", nnq_last_error());
     if (st != NNQ_OK) return;
     CHECK(test_count_ops(&q, "Conv") == 0 && test_count_ops(&q, "Gemm") == 0 && test_count_ops(&q, "Relu") == 0);
@@ -144,15 +151,12 @@ static void test_standard_operators(void) {
 /* Symmetric signed grids: the Relu after the Conv clamps at the zero point, which the grid does not. */
 static void test_relu_as_integer_clip(void) {
     nnq_model m, q;
-    build_model(&m, NULL);
     quant_config config;
     quant_config_defaults(&config);
     config.sign_optimization = false;
     config.activation_symmetric = true;
     nnq_plan plan;
-    build_plan(&m, &config, &plan);
-    qoperator_options options = {.ms_ops = false};
-    nnq_status st = export_qoperator(&m, &plan, &options, &q);
+    nnq_status st = export_small_cnn(NULL, &config, false, &m, &plan, &q);
     CHECK_MSG(st == NNQ_OK, "%s", nnq_last_error());
     if (st != NNQ_OK) return;
     /* The Clip reading the Conv's output (the narrow input grid has a Clip of its own). */
@@ -173,13 +177,8 @@ static void test_relu_as_integer_clip(void) {
 
 static void test_contrib_operators(void) {
     nnq_model m, q;
-    build_model(&m, NULL);
-    quant_config config;
-    quant_config_defaults(&config);
     nnq_plan plan;
-    build_plan(&m, &config, &plan);
-    qoperator_options options = {.ms_ops = true};
-    CHECK(export_qoperator(&m, &plan, &options, &q) == NNQ_OK);
+    CHECK(export_small_cnn(NULL, NULL, true, &m, &plan, &q) == NNQ_OK);
     const nnq_node *qgemm = find_node(&q, "QGemm", 0);
     CHECK(qgemm && strcmp(qgemm->domain, "com.microsoft") == 0 && node_attr_int(qgemm, "transB", 0) == 1);
     CHECK(qgemm && qgemm->n_inputs == 9 && strcmp(qgemm->inputs[6], "B2_quantized") == 0);
@@ -192,13 +191,8 @@ static void test_contrib_operators(void) {
 
 static void test_float_node(void) {
     nnq_model m, q;
-    build_model(&m, "Softmax");
-    quant_config config;
-    quant_config_defaults(&config);
     nnq_plan plan;
-    build_plan(&m, &config, &plan);
-    qoperator_options options = {.ms_ops = false};
-    CHECK(export_qoperator(&m, &plan, &options, &q) == NNQ_OK);
+    CHECK(export_small_cnn("Softmax", NULL, false, &m, &plan, &q) == NNQ_OK);
     const nnq_node *softmax = find_node(&q, "Softmax", 0);
     CHECK(softmax && strcmp(softmax->inputs[0], "g") == 0 && strcmp(softmax->outputs[0], "y") == 0);
     bool dequantized = false; /* g is the Gemm's integer output, dequantized for the float Softmax */
