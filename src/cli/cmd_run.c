@@ -83,15 +83,11 @@ typedef struct run_options {
     bool as_json;
 } run_options;
 
-static nnq_status run_executor(void *executor, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
-    return executor_run(executor, inputs, n_inputs, outputs);
-}
-
 /* The plan annotates a prepared graph (BN folded, ...; plan_model.h). */
 static nnq_status runner_create(const nnq_model *model, const run_options *options, model_runner *r) {
     memset(r, 0, sizeof *r);
     if (!options->plan_path) {
-        r->run = run_executor;
+        r->run = eval_run_executor;
         NNQ_TRY(executor_create(model, &r->executor));
         r->user = r->executor;
         return NNQ_OK;
@@ -100,7 +96,7 @@ static nnq_status runner_create(const nnq_model *model, const run_options *optio
     r->has_plan = true;
     if (!options->integer) {
         NNQ_TRY(simulation_create(&r->prepared, &r->plan, true, &r->simulation));
-        r->run = run_executor;
+        r->run = eval_run_executor;
         r->user = simulation_executor(r->simulation);
         return NNQ_OK;
     }

@@ -110,7 +110,7 @@ static nnq_status run_all(eval_run *run, const eval_options *options) {
     }
 }
 
-static nnq_status run_executor(void *executor, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
+nnq_status eval_run_executor(void *executor, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs) {
     return executor_run(executor, inputs, n_inputs, outputs);
 }
 
@@ -129,7 +129,7 @@ static nnq_status prepare(eval_run *run, const eval_options *options) {
     if (!run->labels || !run->outputs) return nnq_fail(NNQ_ERR_NOMEM, "out of memory");
     if (run->run) return NNQ_OK;
     NNQ_TRY(executor_create(run->model, &run->own_executor));
-    run->run = run_executor;
+    run->run = eval_run_executor;
     run->user = run->own_executor;
     return NNQ_OK;
 }
@@ -164,7 +164,7 @@ nnq_status evaluate_accuracy(const nnq_model *model, nnq_dataset *dataset, const
 
 nnq_status evaluate_accuracy_with(nnq_executor *executor, const nnq_model *model, nnq_dataset *dataset,
                                   const eval_options *options, eval_result *out) {
-    return evaluate(run_executor, executor, model, dataset, options, out);
+    return evaluate(eval_run_executor, executor, model, dataset, options, out);
 }
 
 nnq_status evaluate_accuracy_run(eval_run_fn run, void *user, const nnq_model *model, nnq_dataset *dataset,

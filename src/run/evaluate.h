@@ -50,6 +50,9 @@ nnq_status evaluate_accuracy_with(nnq_executor *executor, const nnq_model *model
  * graph.n_outputs) filled with new tensors the caller frees (executor_run's contract). */
 typedef nnq_status (*eval_run_fn)(void *user, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs);
 
+/* The eval_run_fn of an executor (user is the nnq_executor): executor_run. */
+nnq_status eval_run_executor(void *executor, const nnq_tensor *inputs, int n_inputs, nnq_tensor *outputs);
+
 /* The same with any runner of model's inputs and outputs - e.g. the integer
  * engine (intq/engine.h), which executes a lowered program, not the graph. */
 nnq_status evaluate_accuracy_run(eval_run_fn run, void *user, const nnq_model *model, nnq_dataset *dataset,
